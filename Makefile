@@ -1,0 +1,108 @@
+# meshgate — WireGuard network control plane.
+#
+#   make deps    install the Debian packages needed (idempotent)
+#   make         build everything into build/
+#   make test    unit + API tests
+#   make check   the same tests built with ASan+UBSan (into build/san/)
+#   make run     start the appliance on this machine
+#   make install install binaries under $(PREFIX)
+#
+# Quiet unless V=1.
+
+PREFIX   ?= /usr/local
+CC       ?= cc
+SAN      ?= 0
+ifeq ($(SAN),1)
+BUILD    ?= build/san
+OPT      ?= -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+else
+BUILD    ?= build
+OPT      ?= -O2 -g
+endif
+
+PKGS     := libmicrohttpd sqlite3 libsodium jansson libcurl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS   := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN     := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter
+CPPFLAGS += -D_GNU_SOURCE -Ilib -Iserver
+CFLAGS   += $(WARN) $(OPT) -fstack-protector-strong -MMD -MP $(PKG_CFLAGS)
+LDFLAGS  += $(filter -fsanitize=%,$(OPT)) -pthread
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+LIB_SRC    := $(wildcard lib/*.c)
+SERVER_SRC := $(wildcard server/*.c)
+CTL_SRC    := $(wildcard ctl/*.c)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
+SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
+CTL_OBJ    := $(CTL_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+
+LIBMG      := $(BUILD)/libmeshgate.a
+BINS       := $(BUILD)/meshgated $(BUILD)/meshgatectl
+
+.PHONY: all deps test check run install clean unit api
+all: $(BINS) $(UNIT_BIN)
+
+deps:
+	$(Q)sh tools/deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIBMG): $(LIB_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/meshgated: $(SERVER_OBJ) $(LIBMG)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/meshgatectl: $(CTL_OBJ) $(LIBMG)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/unit/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(CMOCKA_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIBMG)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+
+# Tests. tests/run executes every suite and prints one closing
+# "N passed, N failed" line; it exits non-zero when anything failed.
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) sh tests/run
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory SAN=1 all
+	$(Q)BUILD=build/san ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sh tests/run
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) sh tools/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
+	install -m 0755 $(BUILD)/meshgated $(DESTDIR)$(PREFIX)/sbin/meshgated
+	install -m 0755 $(BUILD)/meshgatectl $(DESTDIR)$(PREFIX)/bin/meshgatectl
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,55 @@
+/* Every route handler, one group per api_*.c file. */
+#ifndef MG_HANDLERS_H
+#define MG_HANDLERS_H
+
+#include "server.h"
+
+/* api_session.c */
+void handle_setup_get(struct request *req);
+void handle_setup_post(struct request *req);
+void handle_login(struct request *req);
+void handle_logout(struct request *req);
+void handle_me(struct request *req);
+void handle_me_password(struct request *req);
+json_t *user_json(struct store_stmt *s);
+
+/* api_users.c */
+void handle_users_list(struct request *req);
+void handle_users_create(struct request *req);
+void handle_users_get(struct request *req);
+void handle_users_patch(struct request *req);
+void handle_users_delete(struct request *req);
+void handle_tokens_list(struct request *req);
+void handle_tokens_create(struct request *req);
+void handle_tokens_delete(struct request *req);
+/* Parses params[i] as a positive id; replies 404 and returns false otherwise. */
+bool request_id_param(struct request *req, unsigned i, int64_t *out);
+
+/* api_networks.c */
+void handle_networks_list(struct request *req);
+void handle_networks_create(struct request *req);
+void handle_networks_get(struct request *req);
+void handle_networks_patch(struct request *req);
+void handle_networks_delete(struct request *req);
+
+/* api_keys.c */
+void handle_keys_list(struct request *req);
+void handle_keys_create(struct request *req);
+void handle_keys_delete(struct request *req);
+
+/* api_hosts.c */
+void handle_hosts_register(struct request *req);
+void handle_hosts_list(struct request *req);
+void handle_hosts_get(struct request *req);
+void handle_hosts_patch(struct request *req);
+void handle_hosts_delete(struct request *req);
+void handle_host_self_config(struct request *req);
+void handle_host_self_delete(struct request *req);
+void handle_nodes_list(struct request *req);
+void handle_nodes_get(struct request *req);
+void handle_nodes_delete(struct request *req);
+
+/* api_audit.c */
+void handle_audit_list(struct request *req);
+
+#endif

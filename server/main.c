@@ -1,0 +1,191 @@
+/*
+ * meshgated: the meshgate control plane.
+ *
+ *   meshgated --data-dir DIR [--listen ADDR:PORT] [--public-url URL]
+ *             [--db URL] [--port-file FILE] [--log-level LEVEL]
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "key.h"
+#include "log.h"
+#include "server.h"
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: meshgated --data-dir DIR [--listen ADDR:PORT] [--public-url URL]\n"
+		"                 [--db URL] [--port-file FILE] [--log-level debug|info|warn|error]\n");
+	exit(2);
+}
+
+/* Write `text` to `path` with mode 0600, atomically (temp file, fsync, rename). */
+static int write_private_file(const char *path, const char *text)
+{
+	char tmp[PATH_MAX];
+	size_t len = strlen(text);
+	int fd, ret = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, len) != (ssize_t)len || fsync(fd) < 0)
+		ret = -errno ? -errno : -EIO;
+	close(fd);
+	if (ret == 0 && rename(tmp, path) < 0)
+		ret = -errno;
+	if (ret < 0)
+		unlink(tmp);
+	return ret;
+}
+
+/* On a fresh database, make the one-time setup token. */
+static void setup_token_init(struct server *srv)
+{
+	char token[MG_TOKEN_LEN], path[PATH_MAX + 32], line[MG_TOKEN_LEN + 2];
+	int64_t users = 0;
+
+	if (store_get_int(srv->st, &users, NULL, "SELECT COUNT(*) FROM users", NULL) != STORE_OK)
+		fatalx("cannot read users from the database");
+	snprintf(path, sizeof(path), "%s/setup-token", srv->data_dir);
+	if (users > 0) {
+		unlink(path);
+		return;
+	}
+	mg_token_generate(token, "mgt_");
+	mg_token_hash(srv->setup_hash, token);
+	srv->setup_pending = true;
+	snprintf(line, sizeof(line), "%s\n", token);
+	if (write_private_file(path, line) < 0)
+		log_warnx("cannot write %s", path);
+	/* The appliance's console is where the admin reads this on first boot. */
+	log_info("no admin account yet: finish setup with this one-time token: %s", token);
+	log_info("(also in %s; POST /api/v1/setup or 'meshgatectl setup')", path);
+	mg_wipe(token, sizeof(token));
+	mg_wipe(line, sizeof(line));
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "public-url", required_argument, NULL, 'u' },
+		{ "db", required_argument, NULL, 'b' },
+		{ "port-file", required_argument, NULL, 'p' },
+		{ "log-level", required_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	static struct server srv;
+	const char *listen_spec = "127.0.0.1:8080", *db = NULL, *port_file = NULL, *public_url = NULL;
+	char dburl[PATH_MAX + 32], portbuf[16];
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	struct MHD_Daemon *httpd;
+	unsigned port;
+	sigset_t sigs;
+	int c, sig, level;
+
+	log_init("meshgated", LOG_LVL_INFO);
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			if (strlen(optarg) >= sizeof(srv.data_dir))
+				fatalx("--data-dir too long");
+			strcpy(srv.data_dir, optarg);
+			break;
+		case 'l':
+			listen_spec = optarg;
+			break;
+		case 'u':
+			public_url = optarg;
+			break;
+		case 'b':
+			db = optarg;
+			break;
+		case 'p':
+			port_file = optarg;
+			break;
+		case 'v':
+			level = log_level_parse(optarg);
+			if (level < 0)
+				usage();
+			log_set_level(level);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc || !srv.data_dir[0])
+		usage();
+	if (http_parse_listen(listen_spec, &ss, &sslen) < 0)
+		fatalx("--listen must be ADDR:PORT, e.g. 127.0.0.1:8080 or [::1]:8080");
+	if (public_url && strncmp(public_url, "http://", 7) && strncmp(public_url, "https://", 8))
+		fatalx("--public-url must start with http:// or https://");
+	if (public_url && (strlen(public_url) >= sizeof(srv.public_url) || strpbrk(public_url, " \"\\\r\n\t")))
+		fatalx("--public-url is not a plain URL");
+
+	if (mg_crypto_init() < 0)
+		fatalx("libsodium initialisation failed");
+	umask(077);
+	if (mkdir(srv.data_dir, 0700) < 0 && errno != EEXIST)
+		fatal("mkdir %s", srv.data_dir);
+
+	/* Signals are handled by sigwait in this thread; block them before any thread starts. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+	if (!db) {
+		snprintf(dburl, sizeof(dburl), "sqlite:%s/meshgate.db", srv.data_dir);
+		db = dburl;
+	}
+	if (store_open(db, &srv.st) != STORE_OK)
+		fatalx("cannot open the database");
+	pthread_mutex_init(&srv.setup_mu, NULL);
+	setup_token_init(&srv);
+
+	httpd = http_start(&srv, &ss, &port);
+	if (!httpd)
+		fatal("cannot listen on %s", listen_spec);
+	if (public_url)
+		snprintf(srv.public_url, sizeof(srv.public_url), "%s", public_url);
+	else if (ss.ss_family == AF_INET6)
+		snprintf(srv.public_url, sizeof(srv.public_url), "http://[%.*s]:%u",
+			 (int)(strrchr(listen_spec, ']') - listen_spec - 1), listen_spec + 1, port);
+	else
+		snprintf(srv.public_url, sizeof(srv.public_url), "http://%.*s:%u",
+			 (int)(strrchr(listen_spec, ':') - listen_spec), listen_spec, port);
+	log_info("listening on %s (port %u), public URL %s", listen_spec, port, srv.public_url);
+	if (port_file) {
+		snprintf(portbuf, sizeof(portbuf), "%u\n", port);
+		if (write_private_file(port_file, portbuf) < 0)
+			log_warnx("cannot write %s", port_file);
+	}
+
+	for (;;) {
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+	}
+	log_info("shutting down (signal %d)", sig);
+	http_stop(httpd);
+	store_close(srv.st);
+	pthread_mutex_destroy(&srv.setup_mu);
+	return 0;
+}

@@ -1,0 +1,50 @@
+/*
+ * The route table: every URL the API serves, who may call it and what
+ * handles it. Tests are generated from this table, so a new route needs an
+ * entry here and nowhere else.
+ */
+#include "handlers.h"
+
+const struct route routes[] = {
+	{ "GET", "/api/v1/setup", ACCESS_PUBLIC, handle_setup_get },
+	{ "POST", "/api/v1/setup", ACCESS_PUBLIC, handle_setup_post },
+	{ "POST", "/api/v1/login", ACCESS_PUBLIC, handle_login },
+	{ "POST", "/api/v1/logout", ACCESS_USER, handle_logout },
+	{ "GET", "/api/v1/me", ACCESS_USER, handle_me },
+	{ "POST", "/api/v1/me/password", ACCESS_USER, handle_me_password },
+
+	{ "GET", "/api/v1/users", ACCESS_ADMIN, handle_users_list },
+	{ "POST", "/api/v1/users", ACCESS_ADMIN, handle_users_create },
+	{ "GET", "/api/v1/users/*", ACCESS_ADMIN, handle_users_get },
+	{ "PATCH", "/api/v1/users/*", ACCESS_ADMIN, handle_users_patch },
+	{ "DELETE", "/api/v1/users/*", ACCESS_ADMIN, handle_users_delete },
+
+	{ "GET", "/api/v1/tokens", ACCESS_USER, handle_tokens_list },
+	{ "POST", "/api/v1/tokens", ACCESS_USER, handle_tokens_create },
+	{ "DELETE", "/api/v1/tokens/*", ACCESS_USER, handle_tokens_delete },
+
+	{ "GET", "/api/v1/networks", ACCESS_ADMIN, handle_networks_list },
+	{ "POST", "/api/v1/networks", ACCESS_ADMIN, handle_networks_create },
+	{ "GET", "/api/v1/networks/*", ACCESS_ADMIN, handle_networks_get },
+	{ "PATCH", "/api/v1/networks/*", ACCESS_ADMIN, handle_networks_patch },
+	{ "DELETE", "/api/v1/networks/*", ACCESS_ADMIN, handle_networks_delete },
+	{ "GET", "/api/v1/networks/*/nodes", ACCESS_ADMIN, handle_nodes_list },
+	{ "GET", "/api/v1/networks/*/nodes/*", ACCESS_ADMIN, handle_nodes_get },
+	{ "DELETE", "/api/v1/networks/*/nodes/*", ACCESS_ADMIN, handle_nodes_delete },
+
+	{ "GET", "/api/v1/enrollment-keys", ACCESS_ADMIN, handle_keys_list },
+	{ "POST", "/api/v1/enrollment-keys", ACCESS_ADMIN, handle_keys_create },
+	{ "DELETE", "/api/v1/enrollment-keys/*", ACCESS_ADMIN, handle_keys_delete },
+
+	{ "POST", "/api/v1/hosts/register", ACCESS_PUBLIC, handle_hosts_register },
+	{ "GET", "/api/v1/hosts/self/config", ACCESS_HOST, handle_host_self_config },
+	{ "DELETE", "/api/v1/hosts/self", ACCESS_HOST, handle_host_self_delete },
+	{ "GET", "/api/v1/hosts", ACCESS_ADMIN, handle_hosts_list },
+	{ "GET", "/api/v1/hosts/*", ACCESS_ADMIN, handle_hosts_get },
+	{ "PATCH", "/api/v1/hosts/*", ACCESS_ADMIN, handle_hosts_patch },
+	{ "DELETE", "/api/v1/hosts/*", ACCESS_ADMIN, handle_hosts_delete },
+
+	{ "GET", "/api/v1/audit", ACCESS_ADMIN, handle_audit_list },
+};
+
+const unsigned n_routes = sizeof(routes) / sizeof(routes[0]);

@@ -1,0 +1,139 @@
+/*
+ * meshgated: shared state and the pieces every handler uses.
+ */
+#ifndef MG_SERVER_H
+#define MG_SERVER_H
+
+#include <jansson.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "addr.h"
+#include "json.h"
+#include "key.h"
+#include "store.h"
+
+#define MG_BODY_MAX (64 * 1024)
+#define MG_SESSION_TTL (12 * 3600)
+
+struct server {
+	struct store *st;
+	char data_dir[PATH_MAX];
+	char public_url[256];
+
+	/* First-run setup: the hash of the one-time token while no user exists. */
+	pthread_mutex_t setup_mu;
+	bool setup_pending;
+	char setup_hash[MG_HASH_HEX_LEN];
+};
+
+enum auth_kind { AUTH_NONE, AUTH_USER, AUTH_HOST };
+
+struct auth {
+	enum auth_kind kind;
+	int64_t user_id;
+	bool admin;
+	int64_t session_id;	/* 0 unless authenticated by a session */
+	int64_t api_token_id;	/* 0 unless authenticated by an API token */
+	bool via_cookie;
+	bool csrf_ok;		/* cookie auth only: the X-CSRF-Token header matched */
+	int64_t host_id;
+	char actor[96];		/* for the audit log: "user:alice", "host:3" */
+};
+
+/* What a route requires of the caller. */
+enum route_access { ACCESS_PUBLIC, ACCESS_USER, ACCESS_ADMIN, ACCESS_HOST };
+
+#define MG_MAX_PARAMS 3
+
+struct request {
+	struct server *srv;
+	const char *method;
+	const char *path;
+	void *conn;			/* struct MHD_Connection * */
+	char source_ip[MG_IP_STRLEN];
+
+	char *body;
+	size_t body_len;
+	bool body_too_large;
+	bool body_is_json;		/* Content-Type: application/json */
+
+	const char *params[MG_MAX_PARAMS];
+	char path_copy[512];
+	struct auth auth;
+
+	/* The response, filled by reply_* and sent by the dispatcher. */
+	unsigned status;
+	char *resp_body;
+	const char *resp_type;
+	char *set_cookie;
+	char *content_disposition;
+	unsigned retry_after;
+};
+
+typedef void (*handler_fn)(struct request *req);
+
+struct route {
+	const char *method;
+	const char *pattern;	/* '*' stands for one path segment */
+	enum route_access access;
+	handler_fn handler;
+};
+
+extern const struct route routes[];
+extern const unsigned n_routes;
+
+/* http.c: replies. reply_json steals the reference. */
+void reply_json(struct request *req, unsigned status, json_t *body);
+void reply_error(struct request *req, unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void reply_empty(struct request *req, unsigned status);
+/* Map a store error to 409 (constraint), 503 (busy/full) or 500. */
+void reply_store_error(struct request *req, int err, const char *what);
+/* Parse the body as an object with fields; on error replies 400/415 and returns NULL. */
+json_t *request_json(struct request *req, const struct mg_json_field *fields);
+/* A query-string argument, or NULL. */
+const char *request_arg(struct request *req, const char *name);
+const char *request_header(struct request *req, const char *name);
+
+/* auth.c */
+void auth_request(struct request *req);	/* fills req->auth from headers/cookie */
+/* Returns true when allowed; otherwise replies 401/403 and returns false. */
+bool auth_check(struct request *req, enum route_access access);
+int password_hash(char out[128], const char *password);
+bool password_verify(const char *hash, const char *password);
+/* A password's length is checked; returns NULL or a message. */
+const char *password_check(const char *password);
+void auth_dummy_verify(void);
+void csrf_for_session(char out[MG_HASH_HEX_LEN], const char *session_token);
+
+/* ratelimit.c: login throttling. */
+/* Returns 0 if the key may try now, else the seconds to wait. */
+unsigned ratelimit_check(const char *key, unsigned max_failures);
+void ratelimit_fail(const char *key);
+void ratelimit_reset(const char *key);
+
+/* audit.c: call inside the mutation's transaction. */
+int audit(struct request *req, const char *action, const char *target, const char *detail_fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* revision.c: every change to a network bumps its revision and the revision of each affected host. */
+/* All hosts with a node in the network are affected. */
+int change_network(struct store *st, int64_t network_id, const char *action, const char *subject);
+/* All hosts sharing any network with host_id, and the host itself. */
+int change_host_peers(struct store *st, int64_t host_id, const char *action, const char *subject);
+
+/* peers.c */
+json_t *host_config(struct store *st, int64_t host_id);
+/* The "IP:PORT" peers use to reach a host, or "" when unknown. */
+void host_effective_endpoint(char *out, size_t len, const char *override,
+			     const char *observed_ip, int64_t port);
+
+/* Helpers for JSON fields of rows. */
+json_t *json_time_or_null(bool is_null, int64_t t);
+int64_t now_unix(void);
+
+#endif

@@ -1,0 +1,33 @@
+#!/bin/sh
+# Installs every Debian package meshgate needs to build, test and run.
+# Idempotent: when all are present it does nothing; otherwise it runs
+# `apt-get update` once and installs only what is missing.
+set -eu
+
+PKGS="
+build-essential pkg-config clang
+libmicrohttpd-dev libsqlite3-dev libsodium-dev libjansson-dev libcurl4-openssl-dev
+libcmocka-dev
+sqlite3 curl python3 ca-certificates
+"
+
+missing=""
+for p in $PKGS; do
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$status" in
+	*" installed") ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing packages:$missing (run 'make deps' as root)" >&2
+	exit 1
+fi
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing
