@@ -20,14 +20,14 @@ BUILD    ?= build
 OPT      ?= -O2 -g
 endif
 
-PKGS     := libmicrohttpd sqlite3 libsodium jansson libcurl
+PKGS     := libmicrohttpd sqlite3 libsodium jansson libcurl libmnl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS   := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN     := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter
-CPPFLAGS += -D_GNU_SOURCE -Ilib -Iserver
+CPPFLAGS += -D_GNU_SOURCE -Ilib -Iserver -Iappliance
 CFLAGS   += $(WARN) $(OPT) -fstack-protector-strong -MMD -MP $(PKG_CFLAGS)
 LDFLAGS  += $(filter -fsanitize=%,$(OPT)) -pthread
 
@@ -40,15 +40,22 @@ endif
 LIB_SRC    := $(wildcard lib/*.c)
 SERVER_SRC := $(wildcard server/*.c)
 CTL_SRC    := $(wildcard ctl/*.c)
+# The agent: appliance/main.c is the program, everything else its library.
+AGENT_SRC  := $(filter-out appliance/main.c,$(wildcard appliance/*.c appliance/*/*.c))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
 CTL_OBJ    := $(CTL_SRC:%.c=$(BUILD)/%.o)
+AGENT_OBJ  := $(AGENT_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 
 LIBMG      := $(BUILD)/libmeshgate.a
+LIBAGENT   := $(BUILD)/libmgagent.a
 BINS       := $(BUILD)/meshgated $(BUILD)/meshgatectl
+ifneq ($(wildcard appliance/main.c),)
+BINS       += $(BUILD)/meshgate
+endif
 
 .PHONY: all deps test check run install clean unit api
 all: $(BINS) $(UNIT_BIN)
@@ -65,6 +72,14 @@ $(LIBMG): $(LIB_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+$(LIBAGENT): $(AGENT_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/meshgate: $(BUILD)/appliance/main.o $(LIBAGENT) $(LIBMG)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 $(BUILD)/meshgated: $(SERVER_OBJ) $(LIBMG)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
@@ -78,7 +93,7 @@ $(BUILD)/tests/unit/%.o: tests/unit/%.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(CMOCKA_CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIBMG)
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIBAGENT) $(LIBMG)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
 

@@ -6,7 +6,7 @@ set -eu
 
 PKGS="
 build-essential pkg-config clang
-libmicrohttpd-dev libsqlite3-dev libsodium-dev libjansson-dev libcurl4-openssl-dev
+libmicrohttpd-dev libsqlite3-dev libsodium-dev libjansson-dev libcurl4-openssl-dev libmnl-dev
 libcmocka-dev
 sqlite3 curl python3 ca-certificates
 "
