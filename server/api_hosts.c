@@ -217,6 +217,7 @@ static int register_in_tx(struct request *req, const char *key, const char *pubk
 	char hash[MG_HASH_HEX_LEN], thash[MG_HASH_HEX_LEN];
 	int64_t key_id = 0, unlimited = 0, expires = 0, dummy;
 	int64_t nets[MAX_KEY_NETWORKS];
+	struct changeset cs;
 	unsigned nnets = 0;
 	bool found = false, has_expiry = false;
 	struct store_stmt *s;
@@ -289,7 +290,8 @@ static int register_in_tx(struct request *req, const char *key, const char *pubk
 			return ret;
 	}
 
-	for (unsigned n = 0; n < nnets; n++) {
+	ret = changeset_begin(&cs, st, "node.join", name, *host_id);
+	for (unsigned n = 0; n < nnets && ret == STORE_OK; n++) {
 		char a4[MG_IP_STRLEN] = "", a6[MG_IP_STRLEN] = "", r4[MG_PREFIX_STRLEN] = "", r6[MG_PREFIX_STRLEN] = "";
 		char netname[40] = "";
 
@@ -315,10 +317,12 @@ static int register_in_tx(struct request *req, const char *key, const char *pubk
 				 " VALUES (?, ?, ?, ?, 1, ?)", "iitti", *host_id, nets[n], a4, a6[0] ? a6 : NULL,
 				 now_unix());
 		if (ret == STORE_OK)
-			ret = change_network(st, nets[n], "node.join", name);
-		if (ret != STORE_OK)
-			return ret;
+			ret = changeset_add_network(&cs, nets[n]);
 	}
+	if (ret == STORE_OK)
+		ret = changeset_apply(&cs);
+	if (ret != STORE_OK)
+		return ret;
 	*why = REG_OK;
 	return audit(req, "host.register", name, "key=%lld networks=%u", (long long)key_id, nnets);
 }
@@ -474,6 +478,7 @@ void handle_hosts_patch(struct request *req)
 		  .present = &has_endpoint },
 		{ 0 }
 	};
+	struct changeset cs;
 	json_t *body, *host = NULL;
 	int ret;
 
@@ -509,7 +514,11 @@ void handle_hosts_patch(struct request *req)
 	if (ret == STORE_OK && has_endpoint)
 		ret = store_exec(st, "UPDATE hosts SET endpoint_override = ? WHERE id = ?", "ti", endpoint, id);
 	if (ret == STORE_OK)
-		ret = change_host_peers(st, id, "host.update", req->params[0]);
+		ret = changeset_begin(&cs, st, "host.update", req->params[0], id);
+	if (ret == STORE_OK)
+		ret = changeset_add_host_peers(&cs, id);
+	if (ret == STORE_OK)
+		ret = changeset_apply(&cs);
 	if (ret == STORE_OK)
 		ret = audit(req, "host.update", req->params[0], "%s%s%s", name ? "name " : "", has_port ? "listen_port " : "",
 			    has_endpoint ? "endpoint" : "");
@@ -530,6 +539,7 @@ out:
 static void delete_host(struct request *req, int64_t id, const char *action)
 {
 	struct store *st = req->srv->st;
+	struct changeset cs;
 	char target[32];
 	int ret;
 
@@ -539,7 +549,11 @@ static void delete_host(struct request *req, int64_t id, const char *action)
 		reply_store_error(req, ret, "host");
 		return;
 	}
-	ret = change_host_peers(st, id, action, target);
+	ret = changeset_begin(&cs, st, action, target, id);
+	if (ret == STORE_OK)
+		ret = changeset_add_host_peers(&cs, id);
+	if (ret == STORE_OK)
+		ret = changeset_apply(&cs);
 	if (ret == STORE_OK)
 		ret = store_exec(st, "DELETE FROM hosts WHERE id = ?", "i", id);
 	if (ret == STORE_OK && store_changes(st) == 0) {
@@ -641,6 +655,7 @@ void handle_nodes_delete(struct request *req)
 	struct store *st = req->srv->st;
 	int64_t host_id, net_id = 0, node_id = 0;
 	bool found = false;
+	struct changeset cs;
 	char subject[64];
 	int ret;
 
@@ -664,7 +679,11 @@ void handle_nodes_delete(struct request *req)
 		return;
 	}
 	snprintf(subject, sizeof(subject), "%lld", (long long)host_id);
-	ret = change_network(st, net_id, "node.leave", subject);
+	ret = changeset_begin(&cs, st, "node.leave", subject, host_id);
+	if (ret == STORE_OK)
+		ret = changeset_add_network(&cs, net_id);
+	if (ret == STORE_OK)
+		ret = changeset_apply(&cs);
 	if (ret == STORE_OK)
 		ret = store_exec(st, "DELETE FROM nodes WHERE id = ?", "i", node_id);
 	if (ret == STORE_OK)

@@ -214,6 +214,7 @@ void handle_networks_patch(struct request *req)
 		{ .name = "default_policy", .type = MG_JSON_STRING, .out = &policy },
 		{ 0 }
 	};
+	struct changeset cs;
 	json_t *body, *net = NULL;
 	int ret;
 
@@ -247,7 +248,11 @@ void handle_networks_patch(struct request *req)
 	if (ret == STORE_OK && policy)
 		ret = store_exec(st, "UPDATE networks SET default_policy = ? WHERE id = ?", "ti", policy, id);
 	if (ret == STORE_OK)
-		ret = change_network(st, id, "network.update", req->params[0]);
+		ret = changeset_begin(&cs, st, "network.update", req->params[0], 0);
+	if (ret == STORE_OK)
+		ret = changeset_add_network(&cs, id);
+	if (ret == STORE_OK)
+		ret = changeset_apply(&cs);
 	if (ret == STORE_OK)
 		ret = audit(req, "network.update", req->params[0], NULL);
 	if (ret == STORE_OK)

@@ -86,11 +86,16 @@ const char *const sqlite_migrations[] = {
 	/* What each change touched, so updates can be published as deltas. */
 	"CREATE TABLE changes ("
 	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	"  network_id INTEGER REFERENCES networks(id) ON DELETE CASCADE,"
-	"  network_revision INTEGER,"
 	"  action TEXT NOT NULL,"
 	"  subject TEXT NOT NULL,"
+	"  subject_host INTEGER,"
 	"  at INTEGER NOT NULL);"
+	"CREATE TABLE change_networks ("
+	"  change_id INTEGER NOT NULL REFERENCES changes(id) ON DELETE CASCADE,"
+	"  network_id INTEGER NOT NULL REFERENCES networks(id) ON DELETE CASCADE,"
+	"  network_revision INTEGER NOT NULL,"
+	"  PRIMARY KEY (change_id, network_id));"
+	/* No foreign key on host_id: the record outlives a deleted host. */
 	"CREATE TABLE change_hosts ("
 	"  change_id INTEGER NOT NULL REFERENCES changes(id) ON DELETE CASCADE,"
 	"  host_id INTEGER NOT NULL,"

@@ -120,11 +120,22 @@ void ratelimit_reset(const char *key);
 int audit(struct request *req, const char *action, const char *target, const char *detail_fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-/* revision.c: every change to a network bumps its revision and the revision of each affected host. */
-/* All hosts with a node in the network are affected. */
-int change_network(struct store *st, int64_t network_id, const char *action, const char *subject);
-/* All hosts sharing any network with host_id, and the host itself. */
-int change_host_peers(struct store *st, int64_t host_id, const char *action, const char *subject);
+/* revision.c: see there. Call inside the mutation's transaction. */
+struct changeset {
+	struct store *st;
+	int64_t id;
+};
+
+int changeset_begin(struct changeset *cs, struct store *st, const char *action, const char *subject,
+		    int64_t subject_host);
+/* One host is affected. */
+int changeset_add_host(struct changeset *cs, int64_t host_id);
+/* The network changed: every host with a node in it is affected. */
+int changeset_add_network(struct changeset *cs, int64_t network_id);
+/* The host changed: it and every host sharing a network with it are affected. */
+int changeset_add_host_peers(struct changeset *cs, int64_t host_id);
+/* Bump each touched network and affected host once and record the revisions. */
+int changeset_apply(struct changeset *cs);
 
 /* peers.c */
 json_t *host_config(struct store *st, int64_t host_id);
