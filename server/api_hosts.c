@@ -324,6 +324,8 @@ static int register_in_tx(struct request *req, const char *key, const char *pubk
 	if (ret != STORE_OK)
 		return ret;
 	*why = REG_OK;
+	/* The new host is the actor: it proved its right with the key. */
+	snprintf(req->auth.actor, sizeof(req->auth.actor), "host:%lld", (long long)*host_id);
 	return audit(req, "host.register", name, "key=%lld networks=%u", (long long)key_id, nnets);
 }
 
@@ -364,7 +366,6 @@ void handle_hosts_register(struct request *req)
 		reply_error(req, 403, "invalid enrollment token");
 		goto out;
 	}
-	snprintf(req->auth.actor, sizeof(req->auth.actor), "enrollment");
 	mg_token_generate(host_token, "mgh_");
 
 	ret = store_begin(st);
@@ -540,6 +541,8 @@ static void delete_host(struct request *req, int64_t id, const char *action)
 {
 	struct store *st = req->srv->st;
 	struct changeset cs;
+	int64_t found_id;
+	bool found = false;
 	char target[32];
 	int ret;
 
@@ -549,6 +552,15 @@ static void delete_host(struct request *req, int64_t id, const char *action)
 		reply_store_error(req, ret, "host");
 		return;
 	}
+	ret = store_get_int(st, &found_id, &found, "SELECT id FROM hosts WHERE id = ?", "i", id);
+	if (ret != STORE_OK || !found) {
+		store_rollback(st);
+		if (ret != STORE_OK)
+			reply_store_error(req, ret, "host");
+		else
+			reply_error(req, 404, "host not found");
+		return;
+	}
 	ret = changeset_begin(&cs, st, action, target, id);
 	if (ret == STORE_OK)
 		ret = changeset_add_host_peers(&cs, id);
@@ -556,11 +568,6 @@ static void delete_host(struct request *req, int64_t id, const char *action)
 		ret = changeset_apply(&cs);
 	if (ret == STORE_OK)
 		ret = store_exec(st, "DELETE FROM hosts WHERE id = ?", "i", id);
-	if (ret == STORE_OK && store_changes(st) == 0) {
-		store_rollback(st);
-		reply_error(req, 404, "host not found");
-		return;
-	}
 	if (ret == STORE_OK)
 		ret = audit(req, action, target, NULL);
 	ret = store_finish(st, ret);

@@ -169,8 +169,13 @@ void handle_keys_create(struct request *req)
 		ret = store_exec(st, "INSERT INTO enrollment_key_tags (key_id, tag) VALUES (?, ?) ON CONFLICT DO NOTHING", "it", id,
 				 json_string_value(v));
 	}
-	if (ret == STORE_OK)
-		ret = audit(req, "key.create", NULL, "id=%lld", (long long)id);
+	if (ret == STORE_OK) {
+		char target[24];
+
+		snprintf(target, sizeof(target), "%lld", (long long)id);
+		ret = audit(req, "key.create", target, "networks=%zu uses=%s", json_array_size(networks),
+			    has_uses ? "limited" : "unlimited");
+	}
 	if (ret == STORE_OK && store_query(st, &s, "SELECT " KEY_COLS " FROM enrollment_keys WHERE id = ?", "i", id) ==
 	    STORE_OK) {
 		if (store_step(s) == STORE_ROW)

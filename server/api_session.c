@@ -204,7 +204,7 @@ void handle_logout(struct request *req)
 		if (ret == STORE_OK) {
 			if ((ret = store_exec(req->srv->st, "DELETE FROM sessions WHERE id = ?", "i",
 					      req->auth.session_id)) != STORE_OK ||
-			    (ret = audit(req, "session.logout", req->auth.actor + 5, NULL)) != STORE_OK)
+			    (ret = audit(req, "session.logout", req->auth.username, NULL)) != STORE_OK)
 				store_rollback(req->srv->st);
 			else
 				ret = store_commit(req->srv->st);
@@ -280,7 +280,7 @@ void handle_me_password(struct request *req)
 				      req->auth.user_id)) != STORE_OK ||
 		    (ret = store_exec(st, "DELETE FROM sessions WHERE user_id = ? AND id != ?", "ii",
 				      req->auth.user_id, req->auth.session_id)) != STORE_OK ||
-		    (ret = audit(req, "user.password", req->auth.actor + 5, NULL)) != STORE_OK)
+		    (ret = audit(req, "user.password", req->auth.username, NULL)) != STORE_OK)
 			store_rollback(st);
 		else
 			ret = store_commit(st);

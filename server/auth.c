@@ -78,6 +78,7 @@ static void auth_user_row(struct request *req, struct store_stmt *s)
 	req->auth.kind = AUTH_USER;
 	req->auth.user_id = store_col_int(s, 0);
 	req->auth.admin = !strcmp(store_col_text(s, 2), "admin");
+	snprintf(req->auth.username, sizeof(req->auth.username), "%s", store_col_text(s, 1));
 	snprintf(req->auth.actor, sizeof(req->auth.actor), "user:%s", store_col_text(s, 1));
 }
 
@@ -108,6 +109,9 @@ static void lookup(struct request *req, const char *token)
 			if (store_step(s) == STORE_ROW) {
 				auth_user_row(req, s);
 				req->auth.api_token_id = store_col_int(s, 3);
+				/* Automation is audited as its token, not as the person. */
+				snprintf(req->auth.actor, sizeof(req->auth.actor), "token:%lld",
+					 (long long)req->auth.api_token_id);
 			}
 			store_finalize(s);
 		}

@@ -35,6 +35,7 @@ enum auth_kind { AUTH_NONE, AUTH_USER, AUTH_HOST };
 struct auth {
 	enum auth_kind kind;
 	int64_t user_id;
+	char username[72];
 	bool admin;
 	int64_t session_id;	/* 0 unless authenticated by a session */
 	int64_t api_token_id;	/* 0 unless authenticated by an API token */

@@ -1,0 +1,28 @@
+#!/usr/bin/env python3
+"""Run the meshgated API tests.
+
+    MESHGATED=build/meshgated MESHGATECTL=build/meshgatectl python3 tests/api/run.py [FILTER...]
+
+FILTER selects tests whose "module.test_name" contains it. Prints one line
+per test ("ok - ", "not ok - ", "skip - ") and closes with
+"N passed, N failed"; exits 1 when anything failed.
+"""
+
+import os
+import sys
+
+sys.dont_write_bytecode = True   # keep tests/api free of __pycache__
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import harness  # noqa: E402
+
+# Import order is run order.
+import test_setup_auth  # noqa: E402,F401
+import test_throttle  # noqa: E402,F401
+import test_networks  # noqa: E402,F401
+import test_keys_hosts  # noqa: E402,F401
+import test_bad_input  # noqa: E402,F401
+import test_ctl  # noqa: E402,F401
+
+if __name__ == "__main__":
+    sys.exit(harness.run_all(sys.argv[1:]))
