@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "broker.h"
 #include "handlers.h"
 #include "key.h"
 #include "log.h"
@@ -18,6 +19,8 @@
 		  " last_checkin, created_at"
 #define MAX_LOCAL_ENDPOINTS 32
 #define MAX_KEY_NETWORKS 64
+/* A host is online when it checked in this recently (agents check in every 10 s). */
+#define ONLINE_WINDOW 90
 
 static json_t *text_or_null(struct store_stmt *s, int col)
 {
@@ -39,7 +42,7 @@ static json_t *host_json(struct store *st, struct store_stmt *h)
 		store_finalize(s);
 	}
 	host_effective_endpoint(ep, sizeof(ep), store_col_text(h, 4), store_col_text(h, 5), store_col_int(h, 3));
-	return json_pack("{s:I, s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:s, s:s, s:I, s:o, s:I}",
+	return json_pack("{s:I, s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:s, s:s, s:I, s:o, s:I, s:b}",
 			 "id", (json_int_t)id, "name", store_col_text(h, 1), "public_key", store_col_text(h, 2),
 			 "listen_port", (json_int_t)store_col_int(h, 3),
 			 "endpoint", ep[0] ? json_string(ep) : json_null(),
@@ -47,7 +50,8 @@ static json_t *host_json(struct store *st, struct store_stmt *h)
 			 "local_endpoints", locals, "os", store_col_text(h, 6), "version", store_col_text(h, 7),
 			 "revision", (json_int_t)store_col_int(h, 8),
 			 "last_checkin", json_time_or_null(store_col_null(h, 9), store_col_int(h, 9)),
-			 "created_at", (json_int_t)store_col_int(h, 10));
+			 "created_at", (json_int_t)store_col_int(h, 10),
+			 "online", !store_col_null(h, 9) && store_col_int(h, 9) >= now_unix() - ONLINE_WINDOW);
 }
 
 static json_t *host_by_id(struct store *st, int64_t id)
@@ -63,15 +67,18 @@ static json_t *host_by_id(struct store *st, int64_t id)
 	return host;
 }
 
-#define NODE_SELECT "SELECT net.name, h.id, h.name, n.address, n.address6, n.connected, n.created_at" \
+#define NODE_SELECT "SELECT net.name, h.id, h.name, n.address, n.address6, n.connected, n.created_at," \
+		    " h.last_checkin" \
 		    " FROM nodes n JOIN hosts h ON h.id = n.host_id JOIN networks net ON net.id = n.network_id"
 
 static json_t *node_json(struct store_stmt *s)
 {
-	return json_pack("{s:s, s:I, s:s, s:s, s:o, s:b, s:I}", "network", store_col_text(s, 0),
+	return json_pack("{s:s, s:I, s:s, s:s, s:o, s:b, s:I, s:o, s:b}", "network", store_col_text(s, 0),
 			 "host_id", (json_int_t)store_col_int(s, 1), "host_name", store_col_text(s, 2),
 			 "address", store_col_text(s, 3), "address6", text_or_null(s, 4),
-			 "connected", (int)store_col_int(s, 5), "created_at", (json_int_t)store_col_int(s, 6));
+			 "connected", (int)store_col_int(s, 5), "created_at", (json_int_t)store_col_int(s, 6),
+			 "last_checkin", json_time_or_null(store_col_null(s, 7), store_col_int(s, 7)),
+			 "online", !store_col_null(s, 7) && store_col_int(s, 7) >= now_unix() - ONLINE_WINDOW);
 }
 
 /* Nodes of one network (net_name) and/or one host (host_id); NULL and 0 match any. */
@@ -211,13 +218,12 @@ enum reg_refusal { REG_OK, REG_BAD_TOKEN, REG_EXPIRED, REG_USED_UP, REG_NO_NETWO
 static int register_in_tx(struct request *req, const char *key, const char *pubkey, const char *name,
 			  int64_t *port, bool has_port, const char *endpoint, json_t *locals, const char *os,
 			  const char *version, const char *host_token, int64_t *host_id, enum reg_refusal *why,
-			  char *full_net, size_t full_len)
+			  char *full_net, size_t full_len, struct changeset *cs)
 {
 	struct store *st = req->srv->st;
 	char hash[MG_HASH_HEX_LEN], thash[MG_HASH_HEX_LEN];
 	int64_t key_id = 0, unlimited = 0, expires = 0, dummy;
 	int64_t nets[MAX_KEY_NETWORKS];
-	struct changeset cs;
 	unsigned nnets = 0;
 	bool found = false, has_expiry = false;
 	struct store_stmt *s;
@@ -290,7 +296,7 @@ static int register_in_tx(struct request *req, const char *key, const char *pubk
 			return ret;
 	}
 
-	ret = changeset_begin(&cs, st, "node.join", name, *host_id);
+	ret = changeset_begin(cs, req->srv, "node.join", name, *host_id);
 	for (unsigned n = 0; n < nnets && ret == STORE_OK; n++) {
 		char a4[MG_IP_STRLEN] = "", a6[MG_IP_STRLEN] = "", r4[MG_PREFIX_STRLEN] = "", r6[MG_PREFIX_STRLEN] = "";
 		char netname[40] = "";
@@ -317,10 +323,10 @@ static int register_in_tx(struct request *req, const char *key, const char *pubk
 				 " VALUES (?, ?, ?, ?, 1, ?)", "iitti", *host_id, nets[n], a4, a6[0] ? a6 : NULL,
 				 now_unix());
 		if (ret == STORE_OK)
-			ret = changeset_add_network(&cs, nets[n]);
+			ret = changeset_add_network(cs, nets[n]);
 	}
 	if (ret == STORE_OK)
-		ret = changeset_apply(&cs);
+		ret = changeset_apply(cs);
 	if (ret != STORE_OK)
 		return ret;
 	*why = REG_OK;
@@ -333,7 +339,7 @@ void handle_hosts_register(struct request *req)
 {
 	struct store *st = req->srv->st;
 	const char *token = NULL, *pubkey = NULL, *name = NULL, *endpoint = NULL, *os = NULL, *version = NULL;
-	json_t *locals = NULL, *body, *result = NULL, *nodes;
+	json_t *locals = NULL, *body, *result = NULL, *nodes, *broker;
 	int64_t port = 51821, host_id = 0;
 	bool has_port = false;
 	const struct mg_json_field fields[] = {
@@ -348,6 +354,7 @@ void handle_hosts_register(struct request *req)
 		{ 0 }
 	};
 	char host_token[MG_TOKEN_LEN], full_net[40] = "";
+	struct changeset cs = { .srv = req->srv };
 	enum reg_refusal why = REG_OK;
 	char *key = NULL;
 	int ret;
@@ -374,7 +381,7 @@ void handle_hosts_register(struct request *req)
 		goto wipe;
 	}
 	ret = register_in_tx(req, key, pubkey, name, &port, has_port, endpoint, locals, os, version, host_token,
-			     &host_id, &why, full_net, sizeof(full_net));
+			     &host_id, &why, full_net, sizeof(full_net), &cs);
 	if (ret == STORE_OK && why == REG_OK) {
 		nodes = json_array();
 		ret = nodes_query(st, nodes, NULL, host_id);
@@ -383,7 +390,7 @@ void handle_hosts_register(struct request *req)
 		if (!result)
 			ret = STORE_ERR;
 	}
-	ret = store_finish(st, why != REG_OK ? STORE_CONSTRAINT : ret);
+	ret = changeset_commit(&cs, why != REG_OK ? STORE_CONSTRAINT : ret);
 	switch (why) {
 	case REG_OK:
 		if (ret != STORE_OK) {
@@ -391,6 +398,11 @@ void handle_hosts_register(struct request *req)
 			break;
 		}
 		log_info("host '%s' registered (id %lld) from %s", name, (long long)host_id, req->source_ip);
+		/* Outside the transaction: a broker that is down must not block joining. */
+		broker = broker_credentials(req->srv, host_id);
+		if (req->srv->broker && !broker)
+			log_warnx("host %lld has no broker account yet; it will ask again", (long long)host_id);
+		json_object_set_new(result, "broker", broker ? broker : json_null());
 		reply_json(req, 201, result);
 		result = NULL;
 		break;
@@ -515,7 +527,7 @@ void handle_hosts_patch(struct request *req)
 	if (ret == STORE_OK && has_endpoint)
 		ret = store_exec(st, "UPDATE hosts SET endpoint_override = ? WHERE id = ?", "ti", endpoint, id);
 	if (ret == STORE_OK)
-		ret = changeset_begin(&cs, st, "host.update", req->params[0], id);
+		ret = changeset_begin(&cs, req->srv, "host.update", req->params[0], id);
 	if (ret == STORE_OK)
 		ret = changeset_add_host_peers(&cs, id);
 	if (ret == STORE_OK)
@@ -525,7 +537,7 @@ void handle_hosts_patch(struct request *req)
 			    has_endpoint ? "endpoint" : "");
 	if (ret == STORE_OK)
 		host = host_by_id(st, id);
-	ret = store_finish(st, ret);
+	ret = changeset_commit(&cs, ret);
 	if (ret != STORE_OK || !host) {
 		json_decref(host);
 		reply_store_error(req, ret, "host");
@@ -561,7 +573,7 @@ static void delete_host(struct request *req, int64_t id, const char *action)
 			reply_error(req, 404, "host not found");
 		return;
 	}
-	ret = changeset_begin(&cs, st, action, target, id);
+	ret = changeset_begin(&cs, req->srv, action, target, id);
 	if (ret == STORE_OK)
 		ret = changeset_add_host_peers(&cs, id);
 	if (ret == STORE_OK)
@@ -570,11 +582,14 @@ static void delete_host(struct request *req, int64_t id, const char *action)
 		ret = store_exec(st, "DELETE FROM hosts WHERE id = ?", "i", id);
 	if (ret == STORE_OK)
 		ret = audit(req, action, target, NULL);
-	ret = store_finish(st, ret);
-	if (ret != STORE_OK)
+	ret = changeset_commit(&cs, ret);
+	if (ret != STORE_OK) {
 		reply_store_error(req, ret, "host");
-	else
-		reply_empty(req, 204);
+		return;
+	}
+	if (req->srv->broker)
+		broker_delete_host_account(req->srv->broker, id);
+	reply_empty(req, 204);
 }
 
 void handle_hosts_delete(struct request *req)
@@ -657,23 +672,22 @@ void handle_nodes_get(struct request *req)
 	json_decref(arr);
 }
 
-void handle_nodes_delete(struct request *req)
+/* The host leaves one network. Replies. */
+static void leave_network(struct request *req, const char *net_name, int64_t host_id)
 {
 	struct store *st = req->srv->st;
-	int64_t host_id, net_id = 0, node_id = 0;
+	int64_t net_id = 0, node_id = 0;
 	bool found = false;
 	struct changeset cs;
 	char subject[64];
 	int ret;
 
-	if (!request_id_param(req, 1, &host_id))
-		return;
 	ret = store_begin(st);
 	if (ret != STORE_OK) {
 		reply_store_error(req, ret, "node");
 		return;
 	}
-	ret = store_get_int(st, &net_id, &found, "SELECT id FROM networks WHERE name = ?", "t", req->params[0]);
+	ret = store_get_int(st, &net_id, &found, "SELECT id FROM networks WHERE name = ?", "t", net_name);
 	if (ret == STORE_OK && found)
 		ret = store_get_int(st, &node_id, &found, "SELECT id FROM nodes WHERE network_id = ? AND host_id = ?",
 				    "ii", net_id, host_id);
@@ -686,7 +700,7 @@ void handle_nodes_delete(struct request *req)
 		return;
 	}
 	snprintf(subject, sizeof(subject), "%lld", (long long)host_id);
-	ret = changeset_begin(&cs, st, "node.leave", subject, host_id);
+	ret = changeset_begin(&cs, req->srv, "node.leave", subject, host_id);
 	if (ret == STORE_OK)
 		ret = changeset_add_network(&cs, net_id);
 	if (ret == STORE_OK)
@@ -694,10 +708,23 @@ void handle_nodes_delete(struct request *req)
 	if (ret == STORE_OK)
 		ret = store_exec(st, "DELETE FROM nodes WHERE id = ?", "i", node_id);
 	if (ret == STORE_OK)
-		ret = audit(req, "node.delete", req->params[0], "host=%lld", (long long)host_id);
-	ret = store_finish(st, ret);
+		ret = audit(req, "node.delete", net_name, "host=%lld", (long long)host_id);
+	ret = changeset_commit(&cs, ret);
 	if (ret != STORE_OK)
 		reply_store_error(req, ret, "node");
 	else
 		reply_empty(req, 204);
+}
+
+void handle_nodes_delete(struct request *req)
+{
+	int64_t host_id;
+
+	if (request_id_param(req, 1, &host_id))
+		leave_network(req, req->params[0], host_id);
+}
+
+void handle_host_self_leave_network(struct request *req)
+{
+	leave_network(req, req->params[0], req->auth.host_id);
 }

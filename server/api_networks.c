@@ -248,7 +248,7 @@ void handle_networks_patch(struct request *req)
 	if (ret == STORE_OK && policy)
 		ret = store_exec(st, "UPDATE networks SET default_policy = ? WHERE id = ?", "ti", policy, id);
 	if (ret == STORE_OK)
-		ret = changeset_begin(&cs, st, "network.update", req->params[0], 0);
+		ret = changeset_begin(&cs, req->srv, "network.update", req->params[0], 0);
 	if (ret == STORE_OK)
 		ret = changeset_add_network(&cs, id);
 	if (ret == STORE_OK)
@@ -257,7 +257,7 @@ void handle_networks_patch(struct request *req)
 		ret = audit(req, "network.update", req->params[0], NULL);
 	if (ret == STORE_OK)
 		net = network_by_name(st, req->params[0]);
-	ret = store_finish(st, ret);
+	ret = changeset_commit(&cs, ret);
 	if (ret != STORE_OK || !net) {
 		json_decref(net);
 		reply_store_error(req, ret, "network");

@@ -49,6 +49,13 @@ void handle_nodes_list(struct request *req);
 void handle_nodes_get(struct request *req);
 void handle_nodes_delete(struct request *req);
 
+/* api_agent.c */
+void handle_host_self_broker(struct request *req);
+void handle_host_self_checkin(struct request *req);
+void handle_host_self_leave_network(struct request *req);
+/* Fresh broker credentials for a host (JSON), or NULL without a broker. */
+json_t *broker_credentials(struct server *srv, int64_t host_id);
+
 /* api_audit.c */
 void handle_audit_list(struct request *req);
 

@@ -382,6 +382,7 @@ struct MHD_Daemon *http_start(struct server *srv, const struct sockaddr_storage 
 	if (ss->ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
+			     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 			     MHD_OPTION_SOCK_ADDR, ss,
 			     MHD_OPTION_THREAD_POOL_SIZE, (unsigned)4,
 			     MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
@@ -390,7 +391,6 @@ struct MHD_Daemon *http_start(struct server *srv, const struct sockaddr_storage 
 			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
 			     MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)512,
 			     MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-			     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 			     MHD_OPTION_END);
 	if (!d)
 		return NULL;

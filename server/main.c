@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "broker.h"
 #include "http.h"
 #include "key.h"
 #include "log.h"
@@ -23,7 +24,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: meshgated --data-dir DIR [--listen ADDR:PORT] [--public-url URL]\n"
-		"                 [--db URL] [--port-file FILE] [--log-level debug|info|warn|error]\n");
+		"                 [--db URL] [--port-file FILE] [--log-level debug|info|warn|error]\n"
+		"                 [--broker mqtt://HOST:PORT --broker-admin-file FILE [--broker-public-url URL]]\n");
 	exit(2);
 }
 
@@ -84,11 +86,15 @@ int main(int argc, char **argv)
 		{ "db", required_argument, NULL, 'b' },
 		{ "port-file", required_argument, NULL, 'p' },
 		{ "log-level", required_argument, NULL, 'v' },
+		{ "broker", required_argument, NULL, 'm' },
+		{ "broker-public-url", required_argument, NULL, 'M' },
+		{ "broker-admin-file", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	static struct server srv;
 	const char *listen_spec = "127.0.0.1:8080", *db = NULL, *port_file = NULL, *public_url = NULL;
+	const char *broker_url = NULL, *broker_public = NULL, *broker_admin = NULL;
 	char dburl[PATH_MAX + 32], portbuf[16];
 	struct sockaddr_storage ss;
 	socklen_t sslen;
@@ -116,6 +122,15 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			port_file = optarg;
+			break;
+		case 'm':
+			broker_url = optarg;
+			break;
+		case 'M':
+			broker_public = optarg;
+			break;
+		case 'a':
+			broker_admin = optarg;
 			break;
 		case 'v':
 			level = log_level_parse(optarg);
@@ -157,7 +172,12 @@ int main(int argc, char **argv)
 	if (store_open(db, &srv.st) != STORE_OK)
 		fatalx("cannot open the database");
 	pthread_mutex_init(&srv.setup_mu, NULL);
+	pthread_mutex_init(&srv.publish_mu, NULL);
 	setup_token_init(&srv);
+	if (broker_url && !broker_admin)
+		fatalx("--broker needs --broker-admin-file");
+	if (broker_url && broker_start(broker_url, broker_public, broker_admin, &srv.broker) < 0)
+		fatalx("cannot set up the broker client");
 
 	httpd = http_start(&srv, &ss, &port);
 	if (!httpd)
@@ -185,6 +205,7 @@ int main(int argc, char **argv)
 	}
 	log_info("shutting down (signal %d)", sig);
 	http_stop(httpd);
+	broker_stop(srv.broker);
 	store_close(srv.st);
 	pthread_mutex_destroy(&srv.setup_mu);
 	return 0;

@@ -78,15 +78,14 @@ static int config_networks(struct store *st, int64_t host_id, json_t *cfg)
 	return ret < 0 ? ret : STORE_OK;
 }
 
-static int config_peers(struct store *st, int64_t host_id, json_t *cfg)
+static int peers_of(struct store *st, int64_t host_id, int64_t peer_host, json_t *peers)
 {
-	json_t *peers = json_array(), *cur = NULL, *allowed = NULL;
+	json_t *cur = NULL, *allowed = NULL;
 	int64_t cur_id = 0;
 	struct store_stmt *s;
 	char ep[300];
 	int ret;
 
-	json_object_set_new(cfg, "peers", peers);
 	ret = store_query(st, &s,
 			  "SELECT h.id, h.name, h.public_key, h.endpoint_override, h.observed_ip, h.listen_port,"
 			  "       n.address, n.address6, net.keepalive, net.ipv6_range"
@@ -94,8 +93,8 @@ static int config_peers(struct store *st, int64_t host_id, json_t *cfg)
 			  " JOIN nodes n ON n.network_id = mine.network_id AND n.host_id != mine.host_id"
 			  " JOIN hosts h ON h.id = n.host_id"
 			  " JOIN networks net ON net.id = n.network_id"
-			  " WHERE mine.host_id = ? AND n.connected = 1"
-			  " ORDER BY h.id, net.name", "i", host_id);
+			  " WHERE mine.host_id = ? AND n.connected = 1 AND (? = 0 OR n.host_id = ?)"
+			  " ORDER BY h.id, net.name", "iii", host_id, peer_host, peer_host);
 	if (ret != STORE_OK)
 		return ret;
 	while ((ret = store_step(s)) == STORE_ROW) {
@@ -136,9 +135,21 @@ json_t *host_config(struct store *st, int64_t host_id)
 	store_finalize(s);
 	if (!cfg)
 		return NULL;
-	if (config_networks(st, host_id, cfg) != STORE_OK || config_peers(st, host_id, cfg) != STORE_OK) {
+	if (config_networks(st, host_id, cfg) != STORE_OK ||
+	    json_object_set_new(cfg, "peers", host_peers(st, host_id, 0)) < 0) {
 		json_decref(cfg);
 		return NULL;
 	}
 	return cfg;
+}
+
+json_t *host_peers(struct store *st, int64_t host_id, int64_t peer_host)
+{
+	json_t *peers = json_array();
+
+	if (peers_of(st, host_id, peer_host, peers) != STORE_OK) {
+		json_decref(peers);
+		return NULL;
+	}
+	return peers;
 }

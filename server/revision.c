@@ -7,16 +7,35 @@
  * touches only the affected rows: the cost grows with the number of
  * affected hosts, not with the size of the database.
  */
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+#include "log.h"
 #include "server.h"
 
-int changeset_begin(struct changeset *cs, struct store *st, const char *action, const char *subject,
+#define CS_ST(cs) ((cs)->srv->st)
+
+int changeset_begin(struct changeset *cs, struct server *srv, const char *action, const char *subject,
 		    int64_t subject_host)
 {
+	struct store *st = srv->st;
+	struct store_stmt *s;
 	bool found;
 	int ret;
 
-	cs->st = st;
-	cs->id = 0;
+	memset(cs, 0, sizeof(*cs));
+	cs->srv = srv;
+	cs->subject_host = subject_host;
+	if (subject_host) {
+		/* Kept for the peers of a host that is about to be deleted. */
+		ret = store_query(st, &s, "SELECT public_key FROM hosts WHERE id = ?", "i", subject_host);
+		if (ret != STORE_OK)
+			return ret;
+		if (store_step(s) == STORE_ROW)
+			snprintf(cs->subject_key, sizeof(cs->subject_key), "%s", store_col_text(s, 0));
+		store_finalize(s);
+	}
 	ret = store_get_int(st, &cs->id, &found,
 			    "INSERT INTO changes (action, subject, subject_host, at) VALUES (?, ?, ?, ?) RETURNING id",
 			    "ttji", action, subject, subject_host ? &subject_host : NULL, now_unix());
@@ -25,7 +44,7 @@ int changeset_begin(struct changeset *cs, struct store *st, const char *action, 
 
 int changeset_add_host(struct changeset *cs, int64_t host_id)
 {
-	return store_exec(cs->st, "INSERT INTO change_hosts (change_id, host_id, host_revision) VALUES (?, ?, 0)"
+	return store_exec(CS_ST(cs), "INSERT INTO change_hosts (change_id, host_id, host_revision) VALUES (?, ?, 0)"
 			  " ON CONFLICT DO NOTHING", "ii", cs->id, host_id);
 }
 
@@ -33,11 +52,11 @@ int changeset_add_network(struct changeset *cs, int64_t network_id)
 {
 	int ret;
 
-	ret = store_exec(cs->st, "INSERT INTO change_networks (change_id, network_id, network_revision)"
+	ret = store_exec(CS_ST(cs), "INSERT INTO change_networks (change_id, network_id, network_revision)"
 			 " VALUES (?, ?, 0) ON CONFLICT DO NOTHING", "ii", cs->id, network_id);
 	if (ret != STORE_OK)
 		return ret;
-	return store_exec(cs->st, "INSERT INTO change_hosts (change_id, host_id, host_revision)"
+	return store_exec(CS_ST(cs), "INSERT INTO change_hosts (change_id, host_id, host_revision)"
 			  " SELECT ?, host_id, 0 FROM nodes WHERE network_id = ? ON CONFLICT DO NOTHING",
 			  "ii", cs->id, network_id);
 }
@@ -49,12 +68,12 @@ int changeset_add_host_peers(struct changeset *cs, int64_t host_id)
 	ret = changeset_add_host(cs, host_id);
 	if (ret != STORE_OK)
 		return ret;
-	ret = store_exec(cs->st, "INSERT INTO change_networks (change_id, network_id, network_revision)"
+	ret = store_exec(CS_ST(cs), "INSERT INTO change_networks (change_id, network_id, network_revision)"
 			 " SELECT ?, network_id, 0 FROM nodes WHERE host_id = ? ON CONFLICT DO NOTHING",
 			 "ii", cs->id, host_id);
 	if (ret != STORE_OK)
 		return ret;
-	return store_exec(cs->st, "INSERT INTO change_hosts (change_id, host_id, host_revision)"
+	return store_exec(CS_ST(cs), "INSERT INTO change_hosts (change_id, host_id, host_revision)"
 			  " SELECT ?, n.host_id, 0 FROM nodes n"
 			  " WHERE n.network_id IN (SELECT network_id FROM nodes WHERE host_id = ?)"
 			  " ON CONFLICT DO NOTHING", "ii", cs->id, host_id);
@@ -75,6 +94,111 @@ int changeset_apply(struct changeset *cs)
 	int ret = STORE_OK;
 
 	for (unsigned i = 0; i < sizeof(steps) / sizeof(steps[0]) && ret == STORE_OK; i++)
-		ret = store_exec(cs->st, steps[i], "i", cs->id);
+		ret = store_exec(CS_ST(cs), steps[i], "i", cs->id);
+	return ret;
+}
+
+static int outbox_add(struct changeset *cs, int64_t host_id, json_t *msg)
+{
+	struct outmsg *grown;
+	char topic[96];
+	char *payload;
+
+	if (!msg)
+		return STORE_ERR;
+	payload = json_dumps(msg, JSON_COMPACT);
+	json_decref(msg);
+	grown = payload ? realloc(cs->msgs, (cs->n_msgs + 1) * sizeof(*cs->msgs)) : NULL;
+	if (!grown) {
+		free(payload);
+		return STORE_ERR;
+	}
+	cs->msgs = grown;
+	broker_host_topic(topic, sizeof(topic), host_id);
+	cs->msgs[cs->n_msgs].topic = strdup(topic);
+	cs->msgs[cs->n_msgs].payload = payload;
+	cs->n_msgs++;
+	return STORE_OK;
+}
+
+/*
+ * One message per affected host that still exists. The subject host (and
+ * every host when the change has no subject, e.g. a network setting) gets
+ * its whole configuration; every other host gets only the subject's peer
+ * entry, added, replaced or removed. So one join or leave costs work and
+ * bytes in proportion to the number of affected hosts.
+ */
+static int build_messages(struct changeset *cs, const char *action)
+{
+	struct store *st = CS_ST(cs);
+	struct store_stmt *s;
+	int ret;
+
+	ret = store_query(st, &s, "SELECT ch.host_id, ch.host_revision FROM change_hosts ch"
+			  " JOIN hosts h ON h.id = ch.host_id WHERE ch.change_id = ? ORDER BY ch.host_id", "i", cs->id);
+	if (ret != STORE_OK)
+		return ret;
+	while (ret == STORE_OK && (ret = store_step(s)) == STORE_ROW) {
+		int64_t host = store_col_int(s, 0), rev = store_col_int(s, 1);
+		json_t *msg = json_pack("{s:I, s:I, s:I, s:s}", "host_id", (json_int_t)host,
+					"base_revision", (json_int_t)(rev - 1), "revision", (json_int_t)rev,
+					"action", action);
+
+		if (!cs->subject_host || cs->subject_host == host) {
+			json_object_set_new(msg, "config", host_config(st, host));
+		} else {
+			json_t *peer = host_peers(st, host, cs->subject_host);
+
+			if (json_array_size(peer) == 1) {
+				json_object_set_new(msg, "peers_upsert", peer);
+				json_object_set_new(msg, "peers_remove", json_array());
+			} else {
+				json_decref(peer);
+				json_object_set_new(msg, "peers_upsert", json_array());
+				json_object_set_new(msg, "peers_remove", json_pack("[s]", cs->subject_key));
+			}
+		}
+		ret = outbox_add(cs, host, msg);
+	}
+	store_finalize(s);
+	return ret < 0 ? ret : STORE_OK;
+}
+
+static void outbox_free(struct changeset *cs)
+{
+	for (size_t i = 0; i < cs->n_msgs; i++) {
+		free(cs->msgs[i].topic);
+		free(cs->msgs[i].payload);
+	}
+	free(cs->msgs);
+	cs->msgs = NULL;
+	cs->n_msgs = 0;
+}
+
+int changeset_commit(struct changeset *cs, int ret)
+{
+	struct server *srv = cs->srv;
+	char action[64] = "";
+	struct store_stmt *s;
+	size_t sent = 0;
+
+	if (ret == STORE_OK && srv->broker && cs->id) {
+		ret = store_query(srv->st, &s, "SELECT action FROM changes WHERE id = ?", "i", cs->id);
+		if (ret == STORE_OK) {
+			if (store_step(s) == STORE_ROW)
+				snprintf(action, sizeof(action), "%s", store_col_text(s, 0));
+			store_finalize(s);
+			ret = build_messages(cs, action);
+		}
+	}
+	pthread_mutex_lock(&srv->publish_mu);
+	ret = store_finish(srv->st, ret);
+	for (size_t i = 0; ret == STORE_OK && i < cs->n_msgs; i++)
+		if (broker_publish(srv->broker, cs->msgs[i].topic, cs->msgs[i].payload) == 0)
+			sent++;
+	pthread_mutex_unlock(&srv->publish_mu);
+	if (ret == STORE_OK && cs->n_msgs)
+		log_debug("change %lld: %zu of %zu update messages published", (long long)cs->id, sent, cs->n_msgs);
+	outbox_free(cs);
 	return ret;
 }

@@ -19,8 +19,13 @@
 #define MG_BODY_MAX (64 * 1024)
 #define MG_SESSION_TTL (12 * 3600)
 
+struct broker;
+
 struct server {
 	struct store *st;
+	struct broker *broker;		/* NULL when running without a broker */
+	/* Held from commit to publish, so update messages leave in commit order. */
+	pthread_mutex_t publish_mu;
 	char data_dir[PATH_MAX];
 	char public_url[256];
 
@@ -122,12 +127,21 @@ int audit(struct request *req, const char *action, const char *target, const cha
 	__attribute__((format(printf, 4, 5)));
 
 /* revision.c: see there. Call inside the mutation's transaction. */
-struct changeset {
-	struct store *st;
-	int64_t id;
+struct outmsg {
+	char *topic;
+	char *payload;
 };
 
-int changeset_begin(struct changeset *cs, struct store *st, const char *action, const char *subject,
+struct changeset {
+	struct server *srv;
+	int64_t id;
+	int64_t subject_host;
+	char subject_key[MG_KEY_B64_LEN];
+	struct outmsg *msgs;
+	size_t n_msgs;
+};
+
+int changeset_begin(struct changeset *cs, struct server *srv, const char *action, const char *subject,
 		    int64_t subject_host);
 /* One host is affected. */
 int changeset_add_host(struct changeset *cs, int64_t host_id);
@@ -137,9 +151,17 @@ int changeset_add_network(struct changeset *cs, int64_t network_id);
 int changeset_add_host_peers(struct changeset *cs, int64_t host_id);
 /* Bump each touched network and affected host once and record the revisions. */
 int changeset_apply(struct changeset *cs);
+/*
+ * Ends the transaction in place of store_finish: when ret is STORE_OK,
+ * builds each affected host's update message, commits, and publishes them
+ * in commit order. Returns the outcome.
+ */
+int changeset_commit(struct changeset *cs, int ret);
 
 /* peers.c */
 json_t *host_config(struct store *st, int64_t host_id);
+/* The peers of host_id, or only the entry for peer_host (0 = all). */
+json_t *host_peers(struct store *st, int64_t host_id, int64_t peer_host);
 /* The "IP:PORT" peers use to reach a host, or "" when unknown. */
 void host_effective_endpoint(char *out, size_t len, const char *override,
 			     const char *observed_ip, int64_t port);

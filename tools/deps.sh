@@ -6,9 +6,10 @@ set -eu
 
 PKGS="
 build-essential pkg-config clang
-libmicrohttpd-dev libsqlite3-dev libsodium-dev libjansson-dev libcurl4-openssl-dev libmnl-dev
+libmicrohttpd-dev libsqlite3-dev libsodium-dev libjansson-dev libcurl4-openssl-dev libmnl-dev libmosquitto-dev
 libcmocka-dev
 sqlite3 curl python3 ca-certificates
+mosquitto mosquitto-clients
 "
 
 missing=""

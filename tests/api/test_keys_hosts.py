@@ -14,8 +14,9 @@ ST = {}
 KEY_KEYS = {"id", "networks", "uses_remaining", "unlimited", "expires_at", "tags", "created_at"}
 HOST_KEYS = {"id", "name", "public_key", "listen_port", "endpoint", "endpoint_override",
              "observed_ip", "local_endpoints", "os", "version", "revision", "last_checkin",
-             "created_at"}
-NODE_KEYS = {"network", "host_id", "host_name", "address", "address6", "connected", "created_at"}
+             "created_at", "online"}
+NODE_KEYS = {"network", "host_id", "host_name", "address", "address6", "connected", "created_at",
+             "last_checkin", "online"}
 CONFIG_KEYS = {"host_id", "name", "revision", "listen_port", "mtu", "addresses", "networks", "peers"}
 PEER_KEYS = {"host_id", "name", "public_key", "endpoint", "allowed_ips", "persistent_keepalive"}
 
@@ -73,7 +74,8 @@ def create_network_and_key():
 def register_first_host():
     r, pub = register(ST["key"]["token"], "host-a", os="linux", version="0.1.0",
                       endpoint="198.51.100.1:51821")
-    eq(set(r), {"host", "host_token", "nodes", "config"}, "register response fields")
+    eq(set(r), {"host", "host_token", "nodes", "config", "broker"}, "register response fields")
+    eq(r["broker"], None, "no broker account when the server runs without a broker")
     h = r["host"]
     eq(set(h), HOST_KEYS, "HOST fields")
     eq((h["name"], h["public_key"], h["os"], h["version"]), ("host-a", pub, "linux", "0.1.0"), "host")
