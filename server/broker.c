@@ -179,8 +179,6 @@ static void bootstrap(struct broker *b)
 					      "rolename", SERVER_ROLE));
 	json_array_append_new(cmds, json_pack("{s:s, s:s, s:s}", "command", "setClientPassword", "username",
 					      PUBLISHER, "password", b->pub_password));
-	json_array_append_new(cmds, json_pack("{s:s, s:s, s:s}", "command", "addClientRole", "username",
-					      PUBLISHER, "rolename", SERVER_ROLE));
 	if (dynsec_send_id(b, cmds, false, &id) == 0) {
 		pthread_mutex_lock(&b->mu);
 		b->bootstrap_id = id;

@@ -23,6 +23,7 @@ import test_networks  # noqa: E402,F401
 import test_keys_hosts  # noqa: E402,F401
 import test_bad_input  # noqa: E402,F401
 import test_ctl  # noqa: E402,F401
+import test_broker  # noqa: E402,F401
 
 if __name__ == "__main__":
     sys.exit(harness.run_all(sys.argv[1:]))

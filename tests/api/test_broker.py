@@ -1,0 +1,279 @@
+"""Updates over a real mosquitto broker with the dynamic-security plugin:
+per-host accounts that read only their own topic, delta messages on join,
+change and leave, credential rotation, and check-ins."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+from harness import (ROOT, Skip, assert_error, check, eq, random_pubkey, setup_module, start_server,
+                     teardown_module, test)
+
+S = None
+BROKER = {}
+ST = {}
+DEADLINE = 10.0
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@setup_module
+def start():
+    global S
+    if not shutil.which("mosquitto") or not shutil.which("mosquitto_sub"):
+        raise Skip("mosquitto or mosquitto_sub not installed")
+    d = tempfile.mkdtemp(prefix="meshgate-broker-")
+    port = free_port()
+    subprocess.run(["sh", os.path.join(ROOT, "tools", "broker-setup.sh"), d, str(port)], check=True)
+    log = open(os.path.join(d, "mosquitto.log"), "wb")
+    proc = subprocess.Popen(["mosquitto", "-c", os.path.join(d, "mosquitto.conf")],
+                            stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+    BROKER.update(dir=d, port=port, proc=proc)
+    deadline = time.monotonic() + DEADLINE
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            check(proc.poll() is None, "mosquitto exited: %s" % open(log.name).read())
+            check(time.monotonic() < deadline, "mosquitto did not listen within %ss" % DEADLINE)
+            time.sleep(0.05)
+    S = start_server(extra_args=["--broker", "mqtt://127.0.0.1:%d" % port,
+                                 "--broker-admin-file", os.path.join(d, "broker-admin")])
+    S.setup()
+    S.admin("POST", "/networks", 201, {"name": "mq", "ipv4_range": "10.60.0.0/24"})
+    ST["key"] = S.admin("POST", "/enrollment-keys", 201, {"networks": ["mq"], "unlimited": True})["token"]
+
+
+@teardown_module
+def stop():
+    p = BROKER.get("proc")
+    if p:
+        p.terminate()
+        try:
+            p.wait(timeout=DEADLINE)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    if BROKER.get("dir"):
+        shutil.rmtree(BROKER["dir"], ignore_errors=True)
+
+
+class Subscriber:
+    """mosquitto_sub with a host's credentials; lines are collected by a thread."""
+
+    def __init__(self, creds, topic):
+        # mosquitto_sub takes the password only in argv: acceptable for a
+        # throwaway broker on loopback in a test, never in our own programs.
+        self.proc = subprocess.Popen(
+            ["stdbuf", "-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p", str(BROKER["port"]), "-u", creds["username"],
+             "-P", creds["password"], "-t", topic, "-q", "1", "-d", "-W", "20"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
+        self.lines = []
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            with self.lock:
+                self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, pred, what):
+        deadline = time.monotonic() + DEADLINE
+        while time.monotonic() < deadline:
+            with self.lock:
+                for line in self.lines:
+                    if pred(line):
+                        return line
+            if self.proc.poll() is not None:
+                time.sleep(0.1)   # let the reader drain
+                with self.lock:
+                    for line in self.lines:
+                        if pred(line):
+                            return line
+                break
+            time.sleep(0.02)
+        raise AssertionError("%s: not seen; output:\n%s" % (what, "\n".join(self.lines[-20:])))
+
+    def wait_subscribed(self):
+        self.wait_for(lambda l: "SUBACK" in l, "SUBACK")
+
+    def messages(self):
+        out = []
+        with self.lock:
+            for line in self.lines:
+                if line.startswith("{"):
+                    out.append(json.loads(line))
+        return out
+
+    def wait_message(self, pred, what):
+        deadline = time.monotonic() + DEADLINE
+        while time.monotonic() < deadline:
+            for m in self.messages():
+                if pred(m):
+                    return m
+            time.sleep(0.02)
+        raise AssertionError("%s: no such message; got %r" % (what, self.messages()))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        self.proc.wait(timeout=DEADLINE)
+
+
+def register(name):
+    r = S.call("POST", "/hosts/register", 201, {"token": ST["key"], "public_key": random_pubkey(),
+                                                "name": name, "endpoint": "192.0.2.10:51821"})
+    return r
+
+
+@test
+def register_returns_broker_account():
+    a = register("mq-a")
+    b = a["broker"]
+    check(b is not None, "register response has broker credentials")
+    eq(set(b), {"url", "username", "password", "topic"}, "BROKER fields")
+    hid = a["host"]["id"]
+    eq(b["username"], "host-%d" % hid, "broker username")
+    eq(b["topic"], "meshgate/host-%d/update" % hid, "topic")
+    eq(b["url"], "mqtt://127.0.0.1:%d" % BROKER["port"], "url")
+    ST["a"] = a
+
+
+@test
+def join_sends_delta_to_existing_host():
+    a = ST["a"]
+    sub = Subscriber(a["broker"], a["broker"]["topic"])
+    try:
+        sub.wait_subscribed()
+        rev = S.call("GET", "/hosts/self/config", 200, token=a["host_token"])["revision"]
+        b = register("mq-b")
+        ST["b"] = b
+        m = sub.wait_message(lambda m: m.get("action") == "node.join", "node.join update")
+        eq(m["base_revision"], rev, "base_revision is the host's revision before the change")
+        eq(m["revision"], rev + 1, "revision")
+        eq(m["host_id"], a["host"]["id"], "host_id")
+        eq(m["peers_remove"], [], "peers_remove")
+        eq(len(m["peers_upsert"]), 1, "exactly the new peer")
+        p = m["peers_upsert"][0]
+        eq(p["public_key"], b["host"]["public_key"], "new peer's key")
+        eq(p["allowed_ips"], ["%s/32" % b["nodes"][0]["address"]], "new peer's allowed IPs")
+        check("config" not in m, "an existing host gets a delta, not the whole config")
+        cfg = S.call("GET", "/hosts/self/config", 200, token=a["host_token"])
+        eq(cfg["revision"], m["revision"], "the message's revision is the config's")
+    finally:
+        sub.stop()
+
+
+@test
+def cannot_subscribe_to_another_hosts_topic():
+    a, b = ST["a"], ST["b"]
+    for topic in (b["broker"]["topic"], "meshgate/#", "#"):
+        sub = Subscriber(a["broker"], topic)
+        try:
+            sub.wait_for(lambda l: "denied" in l or "SUBACK" in l, "SUBACK for %s" % topic)
+            check(any("All subscription requests were denied" in l for l in sub.lines),
+                  "host A subscribed to %s: %r", topic, sub.lines[-5:])
+        finally:
+            sub.stop()
+
+
+@test
+def wrong_password_refused():
+    creds = dict(ST["a"]["broker"], password="not-the-password")
+    sub = Subscriber(creds, creds["topic"])
+    try:
+        sub.wait_for(lambda l: "not authorised" in l or "SUBACK" in l, "connection result")
+        check(any("not authorised" in l for l in sub.lines), "wrong password accepted: %r", sub.lines)
+    finally:
+        sub.stop()
+
+
+@test
+def checkin_marks_online_and_port_change_reaches_peers():
+    a, b = ST["a"], ST["b"]
+    sub = Subscriber(a["broker"], a["broker"]["topic"])
+    try:
+        sub.wait_subscribed()
+        r = S.call("POST", "/hosts/self/checkin", 200,
+                   {"listen_port": 51999, "local_endpoints": ["192.0.2.77"], "revision": 1,
+                    "peers": [{"public_key": a["host"]["public_key"], "last_handshake": 0,
+                               "rx_bytes": 10, "tx_bytes": 20, "endpoint": "192.0.2.10:51821"}]},
+                   token=b["host_token"])
+        h = S.admin("GET", "/hosts/%d" % b["host"]["id"], 200)
+        eq(h["online"], True, "online after a check-in")
+        eq(h["listen_port"], 51999, "listen port from the check-in")
+        eq(h["local_endpoints"], ["192.0.2.77"], "local endpoints from the check-in")
+        eq(r["revision"], h["revision"], "check-in answers the host's revision")
+        m = sub.wait_message(lambda m: m.get("action") == "host.moved", "host.moved update")
+        eq([p["public_key"] for p in m["peers_upsert"]], [b["host"]["public_key"]], "moved peer")
+        # endpoint_override is set, so the override stays the endpoint
+        eq(m["peers_upsert"][0]["endpoint"], "192.0.2.10:51821", "endpoint override kept")
+    finally:
+        sub.stop()
+
+
+@test
+def checkin_bad_input():
+    b = ST["b"]
+    for body in ({"peers": [{"public_key": "x"}]}, {"peers": "no"}, {"listen_port": 0},
+                 {"local_endpoints": ["not an ip"]}, {"peers": [{"public_key": random_pubkey(),
+                                                                 "rx_bytes": -1}]}):
+        r = S.request("POST", "/hosts/self/checkin", body, token=b["host_token"])
+        assert_error(r, 400, "check-in %r" % body)
+    r = S.request("POST", "/hosts/self/checkin", {}, token=S.admin_token)
+    check(r.status == 403, "admin token on a host route: %s", r.status)
+
+
+@test
+def credential_rotation():
+    a = ST["a"]
+    new = S.call("POST", "/hosts/self/broker", 200, token=a["host_token"])
+    check(new["password"] != a["broker"]["password"], "a fresh password")
+    old = Subscriber(a["broker"], a["broker"]["topic"])
+    try:
+        old.wait_for(lambda l: "not authorised" in l or "SUBACK" in l, "old password result")
+        check(any("not authorised" in l for l in old.lines), "old password still accepted")
+    finally:
+        old.stop()
+    a["broker"] = new
+    sub = Subscriber(new, new["topic"])
+    try:
+        sub.wait_subscribed()
+    finally:
+        sub.stop()
+
+
+@test
+def leave_sends_removal():
+    a, b = ST["a"], ST["b"]
+    sub = Subscriber(a["broker"], a["broker"]["topic"])
+    try:
+        sub.wait_subscribed()
+        S.call("DELETE", "/hosts/self", 204, token=b["host_token"])
+        m = sub.wait_message(lambda m: m.get("action") == "host.leave", "host.leave update")
+        eq(m["peers_remove"], [b["host"]["public_key"]], "the leaving host is removed")
+        eq(m["peers_upsert"], [], "nothing added")
+        cfg = S.call("GET", "/hosts/self/config", 200, token=a["host_token"])
+        eq(cfg["peers"], [], "A has no peers left")
+        eq(cfg["revision"], m["revision"], "revision")
+    finally:
+        sub.stop()
+    # The left host's broker account is gone.
+    gone = Subscriber(b["broker"], b["broker"]["topic"])
+    try:
+        gone.wait_for(lambda l: "not authorised" in l or "SUBACK" in l, "deleted account result")
+        check(any("not authorised" in l for l in gone.lines), "deleted host can still connect")
+    finally:
+        gone.stop()
