@@ -20,14 +20,14 @@ BUILD    ?= build
 OPT      ?= -O2 -g
 endif
 
-PKGS     := libmicrohttpd sqlite3 libsodium jansson libcurl libmnl
+PKGS     := libmicrohttpd sqlite3 libsodium jansson libcurl libmnl libmosquitto libnftnl libqrencode libpng
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS   := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN     := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-unused-parameter
-CPPFLAGS += -D_GNU_SOURCE -Ilib -Iserver -Iappliance
+CPPFLAGS += -D_GNU_SOURCE -I. -Ilib -Iserver -Iappliance
 CFLAGS   += $(WARN) $(OPT) -fstack-protector-strong -MMD -MP $(PKG_CFLAGS)
 LDFLAGS  += $(filter -fsanitize=%,$(OPT)) -pthread
 
@@ -40,6 +40,8 @@ endif
 LIB_SRC    := $(wildcard lib/*.c)
 SERVER_SRC := $(wildcard server/*.c)
 CTL_SRC    := $(wildcard ctl/*.c)
+NAT_SRC    := $(wildcard nat/*.c)
+EXT_SRC    := $(wildcard extclient/*.c)
 # The agent: appliance/main.c is the program, everything else its library.
 AGENT_SRC  := $(filter-out appliance/main.c,$(wildcard appliance/*.c appliance/*/*.c))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
@@ -48,10 +50,14 @@ LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
 CTL_OBJ    := $(CTL_SRC:%.c=$(BUILD)/%.o)
 AGENT_OBJ  := $(AGENT_SRC:%.c=$(BUILD)/%.o)
+NAT_OBJ    := $(NAT_SRC:%.c=$(BUILD)/%.o)
+EXT_OBJ    := $(EXT_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 
 LIBMG      := $(BUILD)/libmeshgate.a
 LIBAGENT   := $(BUILD)/libmgagent.a
+LIBNAT     := $(BUILD)/libmgnat.a
+LIBEXT     := $(BUILD)/libmgext.a
 BINS       := $(BUILD)/meshgated $(BUILD)/meshgatectl
 ifneq ($(wildcard appliance/main.c),)
 BINS       += $(BUILD)/meshgate
@@ -76,15 +82,23 @@ $(LIBAGENT): $(AGENT_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/meshgate: $(BUILD)/appliance/main.o $(LIBAGENT) $(LIBMG)
+$(LIBNAT): $(NAT_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(LIBEXT): $(EXT_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/meshgate: $(BUILD)/appliance/main.o $(LIBAGENT) $(LIBNAT) $(LIBMG)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/meshgated: $(SERVER_OBJ) $(LIBMG)
+$(BUILD)/meshgated: $(SERVER_OBJ) $(LIBEXT) $(LIBMG)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/meshgatectl: $(CTL_OBJ) $(LIBMG)
+$(BUILD)/meshgatectl: $(CTL_OBJ) $(LIBEXT) $(LIBMG)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -93,7 +107,7 @@ $(BUILD)/tests/unit/%.o: tests/unit/%.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(CMOCKA_CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIBAGENT) $(LIBMG)
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIBAGENT) $(LIBNAT) $(LIBEXT) $(LIBMG)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
 

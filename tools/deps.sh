@@ -7,9 +7,11 @@ set -eu
 PKGS="
 build-essential pkg-config clang
 libmicrohttpd-dev libsqlite3-dev libsodium-dev libjansson-dev libcurl4-openssl-dev libmnl-dev libmosquitto-dev
+libnftnl-dev libqrencode-dev libpng-dev
 libcmocka-dev
 sqlite3 curl python3 ca-certificates
 mosquitto mosquitto-clients
+nftables zbar-tools qrencode wireguard-tools wireguard-go iproute2
 "
 
 missing=""
