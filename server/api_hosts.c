@@ -97,55 +97,6 @@ static int nodes_query(struct store *st, json_t *arr, const char *net_name, int6
 	return ret < 0 ? ret : STORE_OK;
 }
 
-/*
- * Pick the lowest free address of `range_text` among the addresses in
- * `col` of the network's nodes. Writes it to out. Returns 0, -ENOSPC or a
- * store error.
- */
-static int allocate(struct store *st, int64_t network_id, const char *range_text, const char *col, char *out,
-		    size_t outlen)
-{
-	struct mg_prefix range;
-	struct store_stmt *s;
-	uint64_t *used = NULL, *grown;
-	size_t n = 0, cap = 0;
-	struct mg_ip ip;
-	char sql[160];
-	int ret;
-
-	if (mg_prefix_parse(range_text, &range) < 0)
-		return STORE_ERR;
-	snprintf(sql, sizeof(sql), "SELECT %s FROM nodes WHERE network_id = ? AND %s IS NOT NULL", col, col);
-	ret = store_query(st, &s, sql, "i", network_id);
-	if (ret != STORE_OK)
-		return ret;
-	while ((ret = store_step(s)) == STORE_ROW) {
-		uint64_t off;
-
-		if (mg_ip_parse(store_col_text(s, 0), &ip) < 0 || mg_prefix_offset(&range, &ip, &off) < 0)
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			grown = realloc(used, cap * sizeof(*used));
-			if (!grown) {
-				ret = STORE_ERR;
-				break;
-			}
-			used = grown;
-		}
-		used[n++] = off;
-	}
-	store_finalize(s);
-	if (ret < 0)
-		goto out;
-	ret = mg_alloc_addr(&range, used, n, false, &ip);
-	if (ret == 0)
-		ret = mg_ip_format(&ip, out, outlen) == 0 ? STORE_OK : STORE_ERR;
-out:
-	free(used);
-	return ret;
-}
-
 /* Extract the "mge_..." key from an enrollment token (or accept the bare key). Caller frees. */
 static char *enrollment_key_of(const char *token)
 {
@@ -310,9 +261,9 @@ static int register_in_tx(struct request *req, const char *key, const char *pubk
 			snprintf(r6, sizeof(r6), "%s", store_col_text(s, 2));
 		}
 		store_finalize(s);
-		ret = allocate(st, nets[n], r4, "address", a4, sizeof(a4));
+		ret = network_allocate(st, nets[n], r4, false, false, a4, sizeof(a4));
 		if (ret == STORE_OK && r6[0])
-			ret = allocate(st, nets[n], r6, "address6", a6, sizeof(a6));
+			ret = network_allocate(st, nets[n], r6, true, false, a6, sizeof(a6));
 		if (ret == -ENOSPC) {
 			snprintf(full_net, full_len, "%s", netname);
 			return *why = REG_FULL, STORE_OK;

@@ -1,8 +1,10 @@
 /*
  * Peer computation: what one host's WireGuard interface should look like.
- * Full mesh within each network (for now); one peer entry per other host,
- * whose allowed IPs are the union of its addresses in the networks the two
- * share. Gateway ranges, relays and ACLs will add to or filter this list.
+ * Full mesh within each network; one peer entry per other host, whose
+ * allowed IPs are the union of its addresses in the networks the two share,
+ * plus, for gateways, their egress ranges and their ext clients' addresses.
+ * An ingress gateway also has its ext clients as peers. Relays and ACLs will
+ * add to or filter this list.
  * The work is proportional to the size of this host's networks.
  */
 #include <stdio.h>
@@ -78,6 +80,94 @@ static int config_networks(struct store *st, int64_t host_id, json_t *cfg)
 	return ret < 0 ? ret : STORE_OK;
 }
 
+static bool array_has(json_t *arr, json_t *v)
+{
+	size_t i;
+	json_t *x;
+
+	json_array_foreach(arr, i, x)
+		if (json_equal(x, v))
+			return true;
+	return false;
+}
+
+/* An ext client is live when enabled and not expired. SQL fragment over alias c, one int parameter: now. */
+#define CLIENT_LIVE "c.enabled = 1 AND (c.expires_at IS NULL OR c.expires_at > ?)"
+
+/* Egress ranges of a network that the admin said win over overlapping ones. Inside the transaction. */
+static int winning_ranges(struct store *st, int64_t network_id, int64_t node_id, struct mg_prefix *out,
+			  size_t max, size_t *n)
+{
+	struct store_stmt *s;
+	int ret;
+
+	*n = 0;
+	ret = store_query(st, &s, "SELECT range FROM egress_ranges WHERE network_id = ? AND node_id != ? AND wins = 1",
+			  "ii", network_id, node_id);
+	if (ret != STORE_OK)
+		return ret;
+	while ((ret = store_step(s)) == STORE_ROW && *n < max)
+		if (mg_prefix_parse(store_col_text(s, 0), &out[*n]) == 0)
+			(*n)++;
+	store_finalize(s);
+	return ret < 0 ? ret : STORE_OK;
+}
+
+/*
+ * What a gateway node adds to its allowed IPs as seen by the other nodes:
+ * its egress ranges (except those that lose to another gateway's winning
+ * range) and the addresses of its live ext clients with their sites.
+ */
+static int node_gateway_allowed(struct store *st, int64_t node_id, int64_t network_id, json_t *allowed)
+{
+	struct mg_prefix winners[64], p;
+	struct store_stmt *s;
+	size_t nwin;
+	int ret;
+
+	ret = winning_ranges(st, network_id, node_id, winners, 64, &nwin);
+	if (ret != STORE_OK)
+		return ret;
+	ret = store_query(st, &s, "SELECT range, wins FROM egress_ranges WHERE node_id = ? ORDER BY id", "i", node_id);
+	if (ret != STORE_OK)
+		return ret;
+	while ((ret = store_step(s)) == STORE_ROW) {
+		bool lost = false;
+
+		if (mg_prefix_parse(store_col_text(s, 0), &p) < 0)
+			continue;
+		for (size_t i = 0; i < nwin && !store_col_int(s, 1); i++)
+			if (winners[i].ip.family == p.ip.family && mg_prefix_overlaps(&winners[i], &p))
+				lost = true;
+		if (!lost)
+			json_array_append_new(allowed, json_string(store_col_text(s, 0)));
+	}
+	store_finalize(s);
+	if (ret < 0)
+		return ret;
+	ret = store_query(st, &s, "SELECT c.address, c.address6, r.range FROM ext_clients c"
+			  " LEFT JOIN ext_client_ranges r ON r.client_id = c.id"
+			  " WHERE c.gateway_node_id = ? AND " CLIENT_LIVE " ORDER BY c.id, r.range",
+			  "ii", node_id, now_unix());
+	if (ret != STORE_OK)
+		return ret;
+	while ((ret = store_step(s)) == STORE_ROW) {
+		json_t *a4 = host_prefix(store_col_text(s, 0), false);
+
+		/* A client with several site ranges comes once per range: add its address once. */
+		if (!array_has(allowed, a4)) {
+			json_array_append(allowed, a4);
+			if (!store_col_null(s, 1))
+				json_array_append_new(allowed, host_prefix(store_col_text(s, 1), true));
+		}
+		json_decref(a4);
+		if (!store_col_null(s, 2))
+			json_array_append_new(allowed, json_string(store_col_text(s, 2)));
+	}
+	store_finalize(s);
+	return ret < 0 ? ret : STORE_OK;
+}
+
 static int peers_of(struct store *st, int64_t host_id, int64_t peer_host, json_t *peers)
 {
 	json_t *cur = NULL, *allowed = NULL;
@@ -88,7 +178,7 @@ static int peers_of(struct store *st, int64_t host_id, int64_t peer_host, json_t
 
 	ret = store_query(st, &s,
 			  "SELECT h.id, h.name, h.public_key, h.endpoint_override, h.observed_ip, h.listen_port,"
-			  "       n.address, n.address6, net.keepalive, net.ipv6_range"
+			  "       n.address, n.address6, net.keepalive, net.ipv6_range, n.id, net.id"
 			  " FROM nodes mine"
 			  " JOIN nodes n ON n.network_id = mine.network_id AND n.host_id != mine.host_id"
 			  " JOIN hosts h ON h.id = n.host_id"
@@ -115,6 +205,103 @@ static int peers_of(struct store *st, int64_t host_id, int64_t peer_host, json_t
 		json_array_append_new(allowed, host_prefix(store_col_text(s, 6), false));
 		if (!store_col_null(s, 7) && !store_col_null(s, 9))
 			json_array_append_new(allowed, host_prefix(store_col_text(s, 7), true));
+		ret = node_gateway_allowed(st, store_col_int(s, 10), store_col_int(s, 11), allowed);
+		if (ret != STORE_OK)
+			break;
+	}
+	store_finalize(s);
+	return ret < 0 ? ret : STORE_OK;
+}
+
+/* The live ext clients of this host's ingress nodes, as peers of its interface. */
+static int ext_client_peers(struct store *st, int64_t host_id, json_t *peers)
+{
+	json_t *cur = NULL, *allowed = NULL;
+	int64_t cur_id = 0;
+	struct store_stmt *s;
+	int ret;
+
+	ret = store_query(st, &s, "SELECT c.id, c.name, c.public_key, c.address, c.address6, r.range"
+			  " FROM ext_clients c JOIN nodes n ON n.id = c.gateway_node_id"
+			  " LEFT JOIN ext_client_ranges r ON r.client_id = c.id"
+			  " WHERE n.host_id = ? AND n.ingress = 1 AND " CLIENT_LIVE " ORDER BY c.id, r.range",
+			  "ii", host_id, now_unix());
+	if (ret != STORE_OK)
+		return ret;
+	while ((ret = store_step(s)) == STORE_ROW) {
+		if (store_col_int(s, 0) != cur_id) {
+			cur_id = store_col_int(s, 0);
+			allowed = json_array();
+			json_array_append_new(allowed, host_prefix(store_col_text(s, 3), false));
+			if (!store_col_null(s, 4))
+				json_array_append_new(allowed, host_prefix(store_col_text(s, 4), true));
+			cur = json_pack("{s:I, s:s, s:s, s:n, s:o, s:i}", "ext_client_id", (json_int_t)cur_id,
+					"name", store_col_text(s, 1), "public_key", store_col_text(s, 2), "endpoint",
+					"allowed_ips", allowed, "persistent_keepalive", 0);
+			json_array_append_new(peers, cur);
+		}
+		if (!store_col_null(s, 5))
+			json_array_append_new(allowed, json_string(store_col_text(s, 5)));
+	}
+	store_finalize(s);
+	return ret < 0 ? ret : STORE_OK;
+}
+
+/*
+ * The gateway roles of this host, for nat/ on it: egress ranges with their
+ * NAT flag, and per live ext client what it may reach (the network's ranges
+ * and its egress ranges, or everything for a full tunnel).
+ */
+static int config_gateway(struct store *st, int64_t host_id, json_t *cfg)
+{
+	json_t *egress = json_array(), *clients = json_array();
+	struct store_stmt *s;
+	int ret;
+
+	json_object_set_new(cfg, "gateway", json_pack("{s:o, s:o}", "egress", egress, "ingress_clients", clients));
+	ret = store_query(st, &s, "SELECT net.name, e.range, e.nat FROM egress_ranges e"
+			  " JOIN nodes n ON n.id = e.node_id JOIN networks net ON net.id = e.network_id"
+			  " WHERE n.host_id = ? ORDER BY net.name, e.id", "i", host_id);
+	if (ret != STORE_OK)
+		return ret;
+	while ((ret = store_step(s)) == STORE_ROW)
+		json_array_append_new(egress, json_pack("{s:s, s:s, s:b}", "network", store_col_text(s, 0),
+							"range", store_col_text(s, 1), "nat", (int)store_col_int(s, 2)));
+	store_finalize(s);
+	if (ret < 0)
+		return ret;
+	ret = store_query(st, &s, "SELECT c.id, net.name, c.address, c.address6, c.full_tunnel, net.ipv4_range,"
+			  " net.ipv6_range, net.id FROM ext_clients c JOIN nodes n ON n.id = c.gateway_node_id"
+			  " JOIN networks net ON net.id = c.network_id"
+			  " WHERE n.host_id = ? AND n.ingress = 1 AND " CLIENT_LIVE " ORDER BY c.id",
+			  "ii", host_id, now_unix());
+	if (ret != STORE_OK)
+		return ret;
+	while ((ret = store_step(s)) == STORE_ROW) {
+		json_t *reach = json_array();
+		struct store_stmt *e;
+
+		if (store_col_int(s, 4)) {
+			json_array_append_new(reach, json_string("0.0.0.0/0"));
+			json_array_append_new(reach, json_string("::/0"));
+		} else {
+			json_array_append_new(reach, json_string(store_col_text(s, 5)));
+			if (!store_col_null(s, 6))
+				json_array_append_new(reach, json_string(store_col_text(s, 6)));
+			if (store_query(st, &e, "SELECT DISTINCT range FROM egress_ranges WHERE network_id = ?"
+					" ORDER BY range", "i", store_col_int(s, 7)) == STORE_OK) {
+				while (store_step(e) == STORE_ROW)
+					json_array_append_new(reach, json_string(store_col_text(e, 0)));
+				store_finalize(e);
+			}
+		}
+		json_array_append_new(clients, json_pack("{s:I, s:s, s:o, s:o, s:o}",
+							 "ext_client_id", (json_int_t)store_col_int(s, 0),
+							 "network", store_col_text(s, 1),
+							 "address", host_prefix(store_col_text(s, 2), false),
+							 "address6", store_col_null(s, 3) ? json_null() :
+								     host_prefix(store_col_text(s, 3), true),
+							 "allowed_destinations", reach));
 	}
 	store_finalize(s);
 	return ret < 0 ? ret : STORE_OK;
@@ -123,7 +310,7 @@ static int peers_of(struct store *st, int64_t host_id, int64_t peer_host, json_t
 json_t *host_config(struct store *st, int64_t host_id)
 {
 	struct store_stmt *s;
-	json_t *cfg = NULL;
+	json_t *cfg = NULL, *peers;
 
 	if (store_query(st, &s, "SELECT id, name, listen_port, revision FROM hosts WHERE id = ?", "i", host_id) !=
 	    STORE_OK)
@@ -135,8 +322,9 @@ json_t *host_config(struct store *st, int64_t host_id)
 	store_finalize(s);
 	if (!cfg)
 		return NULL;
-	if (config_networks(st, host_id, cfg) != STORE_OK ||
-	    json_object_set_new(cfg, "peers", host_peers(st, host_id, 0)) < 0) {
+	peers = host_peers(st, host_id, 0);
+	if (!peers || json_object_set_new(cfg, "peers", peers) < 0 || config_networks(st, host_id, cfg) != STORE_OK ||
+	    ext_client_peers(st, host_id, peers) != STORE_OK || config_gateway(st, host_id, cfg) != STORE_OK) {
 		json_decref(cfg);
 		return NULL;
 	}

@@ -121,6 +121,47 @@ const char *const sqlite_migrations[] = {
 	"  source_ip TEXT NOT NULL,"
 	"  detail TEXT NOT NULL DEFAULT '');"
 	"CREATE INDEX audit_log_at ON audit_log(at);",
+
+	/* 1 -> 2: gateways and external clients. */
+	"ALTER TABLE nodes ADD COLUMN ingress INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE egress_ranges ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  node_id INTEGER NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,"
+	"  network_id INTEGER NOT NULL REFERENCES networks(id) ON DELETE CASCADE,"
+	"  range TEXT NOT NULL,"
+	"  nat INTEGER NOT NULL DEFAULT 1,"
+	/* Set when the admin said this range wins over an overlapping one of another gateway. */
+	"  wins INTEGER NOT NULL DEFAULT 0,"
+	"  UNIQUE (node_id, range));"
+	"CREATE INDEX egress_ranges_network ON egress_ranges(network_id);"
+	"CREATE TABLE ext_clients ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  network_id INTEGER NOT NULL REFERENCES networks(id) ON DELETE CASCADE,"
+	"  gateway_node_id INTEGER NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  public_key TEXT NOT NULL UNIQUE,"
+	/* Only when the server generated the key pair: secretbox(nonce || ciphertext), base64. */
+	"  private_key_enc TEXT,"
+	"  address TEXT NOT NULL,"
+	"  address6 TEXT,"
+	"  dns TEXT NOT NULL DEFAULT '',"
+	"  mtu INTEGER,"
+	"  keepalive INTEGER,"
+	"  full_tunnel INTEGER NOT NULL DEFAULT 0,"
+	"  enabled INTEGER NOT NULL DEFAULT 1,"
+	"  expires_at INTEGER,"
+	"  owner_user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  UNIQUE (network_id, name),"
+	"  UNIQUE (network_id, address),"
+	"  UNIQUE (network_id, address6));"
+	"CREATE INDEX ext_clients_gateway ON ext_clients(gateway_node_id);"
+	"CREATE INDEX ext_clients_owner ON ext_clients(owner_user_id);"
+	/* A site behind a client: extra ranges routed to it. */
+	"CREATE TABLE ext_client_ranges ("
+	"  client_id INTEGER NOT NULL REFERENCES ext_clients(id) ON DELETE CASCADE,"
+	"  range TEXT NOT NULL,"
+	"  PRIMARY KEY (client_id, range));",
 };
 
 const unsigned sqlite_n_migrations = sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]);

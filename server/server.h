@@ -158,6 +158,15 @@ int changeset_apply(struct changeset *cs);
  */
 int changeset_commit(struct changeset *cs, int ret);
 
+/* alloc.c */
+/*
+ * A free address of the network's range (range_text), not used by any node
+ * or ext client: the lowest, or with from_top the highest. Inside the
+ * transaction. Returns STORE_OK, -ENOSPC when full, or a store error.
+ */
+int network_allocate(struct store *st, int64_t network_id, const char *range_text, bool v6, bool from_top,
+		     char *out, size_t outlen);
+
 /* peers.c */
 json_t *host_config(struct store *st, int64_t host_id);
 /* The peers of host_id, or only the entry for peer_host (0 = all). */

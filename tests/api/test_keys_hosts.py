@@ -17,7 +17,8 @@ HOST_KEYS = {"id", "name", "public_key", "listen_port", "endpoint", "endpoint_ov
              "created_at", "online"}
 NODE_KEYS = {"network", "host_id", "host_name", "address", "address6", "connected", "created_at",
              "last_checkin", "online"}
-CONFIG_KEYS = {"host_id", "name", "revision", "listen_port", "mtu", "addresses", "networks", "peers"}
+CONFIG_KEYS = {"host_id", "name", "revision", "listen_port", "mtu", "addresses", "networks", "peers",
+               "gateway"}
 PEER_KEYS = {"host_id", "name", "public_key", "endpoint", "allowed_ips", "persistent_keepalive"}
 
 
@@ -89,6 +90,7 @@ def register_first_host():
     eq(bare(n["address6"]), "fd00:20::1", "first host gets ::1")
     c = r["config"]
     eq(set(c), CONFIG_KEYS, "CONFIG fields")
+    eq(c["gateway"], {"egress": [], "ingress_clients": []}, "no gateway roles yet")
     eq(c["addresses"], ["10.20.0.1/24", "fd00:20::1/64"], "config addresses")
     eq(c["peers"], [], "no peers yet")
     eq(c["host_id"], h["id"], "config host_id")
