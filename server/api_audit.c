@@ -37,7 +37,7 @@ void handle_audit_list(struct request *req)
 	store_lock(req->srv->st);
 	ret = store_query(req->srv->st, &s,
 			  "SELECT id, at, actor, action, target, source_ip, detail FROM audit_log"
-			  " WHERE (? IS NULL OR actor = ?) AND (? IS NULL OR action = ?) AND at >= ?"
+			  " WHERE (CAST(? AS TEXT) IS NULL OR actor = ?) AND (CAST(? AS TEXT) IS NULL OR action = ?) AND at >= ?"
 			  " ORDER BY id DESC LIMIT ?", "ttttii", actor, actor, action, action, since, limit);
 	if (ret == STORE_OK) {
 		while ((ret = store_step(s)) == STORE_ROW)

@@ -68,31 +68,43 @@ static json_t *host_by_id(struct store *st, int64_t id)
 }
 
 #define NODE_SELECT "SELECT net.name, h.id, h.name, n.address, n.address6, n.connected, n.created_at," \
-		    " h.last_checkin" \
+		    " h.last_checkin, n.ingress, n.id" \
 		    " FROM nodes n JOIN hosts h ON h.id = n.host_id JOIN networks net ON net.id = n.network_id"
 
-static json_t *node_json(struct store_stmt *s)
+/* Inside the lock. */
+static json_t *node_json(struct store *st, struct store_stmt *s)
 {
-	return json_pack("{s:s, s:I, s:s, s:s, s:o, s:b, s:I, s:o, s:b}", "network", store_col_text(s, 0),
+	json_t *egress = json_array();
+	struct store_stmt *e;
+
+	if (store_query(st, &e, "SELECT range, nat, wins FROM egress_ranges WHERE node_id = ? ORDER BY id", "i",
+			store_col_int(s, 9)) == STORE_OK) {
+		while (store_step(e) == STORE_ROW)
+			json_array_append_new(egress, json_pack("{s:s, s:b, s:b}", "range", store_col_text(e, 0),
+								"nat", (int)store_col_int(e, 1),
+								"wins", (int)store_col_int(e, 2)));
+		store_finalize(e);
+	}
+	return json_pack("{s:s, s:I, s:s, s:s, s:o, s:b, s:I, s:o, s:b, s:b, s:o}", "network", store_col_text(s, 0),
 			 "host_id", (json_int_t)store_col_int(s, 1), "host_name", store_col_text(s, 2),
 			 "address", store_col_text(s, 3), "address6", text_or_null(s, 4),
 			 "connected", (int)store_col_int(s, 5), "created_at", (json_int_t)store_col_int(s, 6),
 			 "last_checkin", json_time_or_null(store_col_null(s, 7), store_col_int(s, 7)),
-			 "online", !store_col_null(s, 7) && store_col_int(s, 7) >= now_unix() - ONLINE_WINDOW);
+			 "online", !store_col_null(s, 7) && store_col_int(s, 7) >= now_unix() - ONLINE_WINDOW,
+			 "ingress", (int)store_col_int(s, 8), "egress", egress);
 }
 
-/* Nodes of one network (net_name) and/or one host (host_id); NULL and 0 match any. */
-static int nodes_query(struct store *st, json_t *arr, const char *net_name, int64_t host_id)
+int node_json_list(struct store *st, json_t *arr, const char *net_name, int64_t host_id)
 {
 	struct store_stmt *s;
 	int ret;
 
-	ret = store_query(st, &s, NODE_SELECT " WHERE (? IS NULL OR net.name = ?) AND (? = 0 OR h.id = ?)"
+	ret = store_query(st, &s, NODE_SELECT " WHERE (CAST(? AS TEXT) IS NULL OR net.name = ?) AND (? = 0 OR h.id = ?)"
 			  " ORDER BY net.name, h.id", "ttii", net_name, net_name, host_id, host_id);
 	if (ret != STORE_OK)
 		return ret;
 	while ((ret = store_step(s)) == STORE_ROW)
-		json_array_append_new(arr, node_json(s));
+		json_array_append_new(arr, node_json(st, s));
 	store_finalize(s);
 	return ret < 0 ? ret : STORE_OK;
 }
@@ -335,7 +347,7 @@ void handle_hosts_register(struct request *req)
 			     &host_id, &why, full_net, sizeof(full_net), &cs);
 	if (ret == STORE_OK && why == REG_OK) {
 		nodes = json_array();
-		ret = nodes_query(st, nodes, NULL, host_id);
+		ret = node_json_list(st, nodes, NULL, host_id);
 		result = json_pack("{s:o, s:s, s:o, s:o}", "host", host_by_id(st, host_id), "host_token", host_token,
 				   "nodes", nodes, "config", host_config(st, host_id));
 		if (!result)
@@ -442,7 +454,7 @@ void handle_hosts_patch(struct request *req)
 		  .present = &has_endpoint },
 		{ 0 }
 	};
-	struct changeset cs;
+	struct changeset cs = { .srv = req->srv };
 	json_t *body, *host = NULL;
 	int ret;
 
@@ -453,6 +465,10 @@ void handle_hosts_patch(struct request *req)
 		return;
 	if (!check_host_fields(req, name, endpoint, NULL, NULL, NULL))
 		goto out;
+	if (!name && !has_port && !has_endpoint) {
+		reply_error(req, 400, "nothing to update");
+		goto out;
+	}
 	ret = store_begin(st);
 	if (ret != STORE_OK) {
 		reply_store_error(req, ret, "host");
@@ -503,7 +519,7 @@ out:
 static void delete_host(struct request *req, int64_t id, const char *action)
 {
 	struct store *st = req->srv->st;
-	struct changeset cs;
+	struct changeset cs = { .srv = req->srv };
 	int64_t found_id;
 	bool found = false;
 	char target[32];
@@ -587,7 +603,7 @@ void handle_nodes_list(struct request *req)
 
 	store_lock(st);
 	exists = network_exists(st, req->params[0]);
-	ret = exists ? nodes_query(st, arr, req->params[0], 0) : STORE_OK;
+	ret = exists ? node_json_list(st, arr, req->params[0], 0) : STORE_OK;
 	store_unlock(st);
 	if (!exists || ret != STORE_OK) {
 		json_decref(arr);
@@ -612,7 +628,7 @@ void handle_nodes_get(struct request *req)
 		return;
 	}
 	store_lock(st);
-	ret = nodes_query(st, arr, req->params[0], id);
+	ret = node_json_list(st, arr, req->params[0], id);
 	store_unlock(st);
 	if (ret != STORE_OK)
 		reply_store_error(req, ret, "node");
@@ -629,7 +645,7 @@ static void leave_network(struct request *req, const char *net_name, int64_t hos
 	struct store *st = req->srv->st;
 	int64_t net_id = 0, node_id = 0;
 	bool found = false;
-	struct changeset cs;
+	struct changeset cs = { .srv = req->srv };
 	char subject[64];
 	int ret;
 

@@ -214,7 +214,7 @@ void handle_networks_patch(struct request *req)
 		{ .name = "default_policy", .type = MG_JSON_STRING, .out = &policy },
 		{ 0 }
 	};
-	struct changeset cs;
+	struct changeset cs = { .srv = req->srv };
 	json_t *body, *net = NULL;
 	int ret;
 
@@ -223,6 +223,10 @@ void handle_networks_patch(struct request *req)
 		return;
 	if (policy && (msg = check_policy(policy))) {
 		reply_error(req, 400, "%s", msg);
+		goto out;
+	}
+	if (!has_port && !has_ka && !has_mtu && !policy) {
+		reply_error(req, 400, "nothing to update");
 		goto out;
 	}
 	ret = store_begin(st);
@@ -271,7 +275,7 @@ out:
 void handle_networks_delete(struct request *req)
 {
 	struct store *st = req->srv->st;
-	int64_t id, nodes = 0;
+	int64_t id, nodes = 0, keys = 0;
 	bool found = false;
 	int ret;
 
@@ -283,6 +287,16 @@ void handle_networks_delete(struct request *req)
 	ret = store_get_int(st, &id, &found, "SELECT id FROM networks WHERE name = ?", "t", req->params[0]);
 	if (ret == STORE_OK && found)
 		ret = store_get_int(st, &nodes, NULL, "SELECT COUNT(*) FROM nodes WHERE network_id = ?", "i", id);
+	if (ret == STORE_OK && found && !nodes)
+		ret = store_get_int(st, &keys, NULL, "SELECT COUNT(*) FROM enrollment_key_networks WHERE network_id = ?",
+				    "i", id);
+	if (ret == STORE_OK && keys) {
+		/* A key for several networks would otherwise quietly enrol into fewer. */
+		store_rollback(st);
+		reply_error(req, 409, "%lld enrollment key(s) still name network '%s'; delete them first",
+			    (long long)keys, req->params[0]);
+		return;
+	}
 	if (ret != STORE_OK || !found || nodes) {
 		store_rollback(st);
 		if (ret != STORE_OK)

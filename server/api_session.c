@@ -128,7 +128,7 @@ void handle_login(struct request *req)
 	snprintf(ukey, sizeof(ukey), "user:%s", username);
 	for (char *p = ukey; *p; p++)
 		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-	snprintf(ikey, sizeof(ikey), "ip:%s", req->source_ip);
+	ratelimit_ip_key(ikey, sizeof(ikey), req->source_ip);
 	wait = ratelimit_check(ikey, LOGIN_MAX_PER_IP);
 	if (!wait)
 		wait = ratelimit_check(ukey, LOGIN_MAX_PER_USER);
@@ -246,8 +246,9 @@ void handle_me_password(struct request *req)
 		{ .name = "new_password", .type = MG_JSON_STRING, .required = true, .out = &new_pw },
 		{ 0 }
 	};
-	char pwhash[128] = "", newhash[128];
+	char pwhash[128] = "", newhash[128], ukey[96];
 	struct store_stmt *s;
+	unsigned wait;
 	json_t *body;
 	int ret;
 
@@ -258,6 +259,14 @@ void handle_me_password(struct request *req)
 		reply_error(req, 400, "%s", msg);
 		goto out;
 	}
+	/* A stolen session must not become an unlimited oracle for the current password. */
+	snprintf(ukey, sizeof(ukey), "pw:%lld", (long long)req->auth.user_id);
+	wait = ratelimit_check(ukey, LOGIN_MAX_PER_USER);
+	if (wait) {
+		req->retry_after = wait;
+		reply_error(req, 429, "too many wrong passwords, try again in %u s", wait);
+		goto out;
+	}
 	store_lock(st);
 	if (store_query(st, &s, "SELECT password_hash FROM users WHERE id = ?", "i", req->auth.user_id) == STORE_OK) {
 		if (store_step(s) == STORE_ROW)
@@ -266,6 +275,7 @@ void handle_me_password(struct request *req)
 	}
 	store_unlock(st);
 	if (!pwhash[0] || !password_verify(pwhash, current)) {
+		ratelimit_fail(ukey);
 		reply_error(req, 403, "current password is wrong");
 		goto out;
 	}

@@ -178,6 +178,10 @@ void handle_users_patch(struct request *req)
 		reply_error(req, 400, "%s", msg);
 		goto out;
 	}
+	if (!password && !role) {
+		reply_error(req, 400, "nothing to update");
+		goto out;
+	}
 	if (password && password_hash(pwhash, password) < 0) {
 		reply_error(req, 500, "cannot hash password");
 		goto out;
@@ -201,9 +205,12 @@ void handle_users_patch(struct request *req)
 		goto out;
 	}
 	if (password) {
+		/* A reset password ends every way in that the old one gave: sessions and API tokens. */
 		ret = store_exec(st, "UPDATE users SET password_hash = ? WHERE id = ?", "ti", pwhash, id);
 		if (ret == STORE_OK)
 			ret = store_exec(st, "DELETE FROM sessions WHERE user_id = ?", "i", id);
+		if (ret == STORE_OK)
+			ret = store_exec(st, "DELETE FROM api_tokens WHERE user_id = ?", "i", id);
 	}
 	if (ret == STORE_OK && role)
 		ret = store_exec(st, "UPDATE users SET role = ? WHERE id = ?", "ti", role, id);
@@ -284,7 +291,7 @@ void handle_tokens_list(struct request *req)
 	store_lock(req->srv->st);
 	ret = store_query(req->srv->st, &s,
 			  "SELECT id, name, user_id, created_at, expires_at FROM api_tokens"
-			  " WHERE ? OR user_id = ? ORDER BY id", "ii", (int64_t)req->auth.admin, req->auth.user_id);
+			  " WHERE ? = 1 OR user_id = ? ORDER BY id", "ii", (int64_t)req->auth.admin, req->auth.user_id);
 	if (ret == STORE_OK) {
 		while ((ret = store_step(s)) == STORE_ROW)
 			json_array_append_new(arr, token_json(s));
@@ -316,10 +323,15 @@ void handle_tokens_create(struct request *req)
 	json_t *body;
 	int ret;
 
+	if (req->auth.api_token_id) {
+		/* Else a short-lived token could mint itself a lasting one. */
+		reply_error(req, 403, "API tokens cannot create API tokens; log in");
+		return;
+	}
 	body = request_json(req, fields);
 	if (!body)
 		return;
-	if ((msg = mg_check_label(name))) {
+	if ((msg = mg_check_label(name)) || (strchr(name, '/') && (msg = "must not contain '/'"))) {
 		reply_error(req, 400, "name: %s", msg);
 		goto out;
 	}
@@ -363,7 +375,7 @@ void handle_tokens_delete(struct request *req)
 		reply_store_error(req, ret, "token");
 		return;
 	}
-	ret = store_exec(st, "DELETE FROM api_tokens WHERE id = ? AND (? OR user_id = ?)", "iii", id,
+	ret = store_exec(st, "DELETE FROM api_tokens WHERE id = ? AND (? = 1 OR user_id = ?)", "iii", id,
 			 (int64_t)req->auth.admin, req->auth.user_id);
 	if (ret == STORE_OK && store_changes(st) == 0) {
 		store_rollback(st);

@@ -7,18 +7,37 @@
 
 #include "server.h"
 
-int audit(struct request *req, const char *action, const char *target, const char *detail_fmt, ...)
+static int record(struct store *st, const char *actor, const char *source_ip, const char *action,
+		  const char *target, const char *detail_fmt, va_list ap)
 {
 	char detail[512] = "";
-	const char *actor = req->auth.actor[0] ? req->auth.actor : "anonymous";
-	va_list ap;
 
-	if (detail_fmt) {
-		va_start(ap, detail_fmt);
+	if (detail_fmt)
 		vsnprintf(detail, sizeof(detail), detail_fmt, ap);
-		va_end(ap);
-	}
-	return store_exec(req->srv->st,
-			  "INSERT INTO audit_log (at, actor, action, target, source_ip, detail) VALUES (?, ?, ?, ?, ?, ?)",
-			  "itttt" "t", now_unix(), actor, action, target ? target : "", req->source_ip, detail);
+	return store_exec(st, "INSERT INTO audit_log (at, actor, action, target, source_ip, detail)"
+			  " VALUES (?, ?, ?, ?, ?, ?)", "itttt" "t", now_unix(), actor, action,
+			  target ? target : "", source_ip, detail);
+}
+
+int audit(struct request *req, const char *action, const char *target, const char *detail_fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, detail_fmt);
+	ret = record(req->srv->st, req->auth.actor[0] ? req->auth.actor : "anonymous", req->source_ip, action,
+		     target, detail_fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+int audit_system(struct store *st, const char *action, const char *target, const char *detail_fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, detail_fmt);
+	ret = record(st, "system", "local", action, target, detail_fmt, ap);
+	va_end(ap);
+	return ret;
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "broker.h"
 #include "key.h"
@@ -35,6 +36,10 @@ struct broker {
 	char pub_password[MG_TOKEN_LEN];
 	unsigned long bootstrap_id;
 	bool pub_started;
+	/* One thread per connection: connect with backoff, run the loop, again. */
+	pthread_t admin_thread, pub_thread;
+	bool admin_thread_ok, pub_thread_ok;
+	_Atomic bool stopping;
 	char host[256];
 	int port;
 	char public_url[256];
@@ -186,16 +191,43 @@ static void bootstrap(struct broker *b)
 	}
 }
 
-/* After the first bootstrap: connect the publisher (it reconnects by itself from then on). */
+/*
+ * Keep one connection up: connect (blocking), run the network loop until it
+ * fails, wait with backoff (1 s doubling to 30 s), and again, until stop.
+ * libmosquitto's own reconnect does not recover when the very first connect
+ * is refused, so the loop is ours.
+ */
+static void *connection_thread(void *arg)
+{
+	struct mosquitto *mosq = arg;
+	struct broker *b = mosquitto_userdata(mosq);
+	unsigned backoff = 1;
+
+	while (!b->stopping) {
+		if (mosquitto_connect(mosq, b->host, b->port, 30) == MOSQ_ERR_SUCCESS) {
+			backoff = 1;
+			while (!b->stopping && mosquitto_loop(mosq, 500, 1) == MOSQ_ERR_SUCCESS)
+				;
+			mosquitto_disconnect(mosq);
+			if (b->stopping)
+				break;
+		}
+		for (unsigned i = 0; i < backoff * 10 && !b->stopping; i++)
+			usleep(100 * 1000);
+		backoff = backoff >= 16 ? 30 : backoff * 2;
+	}
+	return NULL;
+}
+
+/* After the first bootstrap: connect the publisher. Called from the admin connection's thread. */
 static void start_publisher(struct broker *b)
 {
 	if (b->pub_started)
 		return;
 	b->pub_started = true;
 	mosquitto_username_pw_set(b->pub, PUBLISHER, b->pub_password);
-	mosquitto_reconnect_delay_set(b->pub, 1, 30, true);
-	mosquitto_connect_async(b->pub, b->host, b->port, 30);
-	if (mosquitto_loop_start(b->pub) != MOSQ_ERR_SUCCESS)
+	b->pub_thread_ok = pthread_create(&b->pub_thread, NULL, connection_thread, b->pub) == 0;
+	if (!b->pub_thread_ok)
 		log_warnx("broker: cannot start the publisher");
 }
 
@@ -320,10 +352,11 @@ int broker_start(const char *url, const char *public_url, const char *admin_file
 	mosquitto_connect_callback_set(b->mosq, on_connect);
 	mosquitto_disconnect_callback_set(b->mosq, on_disconnect);
 	mosquitto_message_callback_set(b->mosq, on_message);
-	mosquitto_reconnect_delay_set(b->mosq, 1, 30, true);
+	mosquitto_threaded_set(b->mosq, true);
+	mosquitto_threaded_set(b->pub, true);
 	/* Connect in the background: the server serves the API with the broker down too. */
-	mosquitto_connect_async(b->mosq, b->host, b->port, 30);
-	if (mosquitto_loop_start(b->mosq) != MOSQ_ERR_SUCCESS) {
+	b->admin_thread_ok = pthread_create(&b->admin_thread, NULL, connection_thread, b->mosq) == 0;
+	if (!b->admin_thread_ok) {
 		ret = -EIO;
 		goto fail;
 	}
@@ -345,13 +378,13 @@ void broker_stop(struct broker *b)
 {
 	if (!b)
 		return;
-	mosquitto_disconnect(b->mosq);
-	mosquitto_loop_stop(b->mosq, false);
+	b->stopping = true;
+	if (b->admin_thread_ok)
+		pthread_join(b->admin_thread, NULL);
+	/* The admin thread may have started the publisher until it stopped. */
+	if (b->pub_thread_ok)
+		pthread_join(b->pub_thread, NULL);
 	mosquitto_destroy(b->mosq);
-	if (b->pub_started) {
-		mosquitto_disconnect(b->pub);
-		mosquitto_loop_stop(b->pub, false);
-	}
 	mosquitto_destroy(b->pub);
 	mg_wipe(b->pub_password, sizeof(b->pub_password));
 	mosquitto_lib_cleanup();

@@ -48,6 +48,14 @@ void handle_host_self_delete(struct request *req);
 void handle_nodes_list(struct request *req);
 void handle_nodes_get(struct request *req);
 void handle_nodes_delete(struct request *req);
+/* Nodes of one network (net_name) and/or one host (host_id) as JSON; NULL and 0 match any. In the lock. */
+int node_json_list(struct store *st, json_t *arr, const char *net_name, int64_t host_id);
+
+/* api_gateways.c */
+void handle_node_egress_put(struct request *req);
+void handle_node_egress_delete(struct request *req);
+void handle_node_ingress_put(struct request *req);
+void handle_node_ingress_delete(struct request *req);
 
 /* api_agent.c */
 void handle_host_self_broker(struct request *req);
@@ -55,6 +63,16 @@ void handle_host_self_checkin(struct request *req);
 void handle_host_self_leave_network(struct request *req);
 /* Fresh broker credentials for a host (JSON), or NULL without a broker. */
 json_t *broker_credentials(struct server *srv, int64_t host_id);
+
+/* api_extclients.c */
+void handle_extclients_list(struct request *req);
+void handle_extclients_create(struct request *req);
+void handle_extclients_get(struct request *req);
+void handle_extclients_patch(struct request *req);
+void handle_extclients_delete(struct request *req);
+void handle_extclient_config(struct request *req);
+void handle_extclient_qr_png(struct request *req);
+void handle_extclient_qr_svg(struct request *req);
 
 /* api_audit.c */
 void handle_audit_list(struct request *req);

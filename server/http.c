@@ -11,8 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "http.h"
+#include "key.h"
 #include "log.h"
 #include "server.h"
 
@@ -20,6 +22,11 @@ static void request_free(struct request *req)
 {
 	if (!req)
 		return;
+	/* Bodies may carry secrets (login passwords, .conf files). */
+	if (req->body)
+		mg_wipe(req->body, req->body_len);
+	if (req->resp_body)
+		mg_wipe(req->resp_body, req->resp_len ? req->resp_len : strlen(req->resp_body));
 	free(req->body);
 	free(req->resp_body);
 	free(req->set_cookie);
@@ -30,6 +37,7 @@ static void request_free(struct request *req)
 void reply_json(struct request *req, unsigned status, json_t *body)
 {
 	free(req->resp_body);
+	req->resp_len = 0;
 	req->resp_body = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
 	req->status = req->resp_body || !body ? status : 500;
@@ -47,10 +55,20 @@ void reply_error(struct request *req, unsigned status, const char *fmt, ...)
 	reply_json(req, status, json_pack("{s:s}", "error", msg));
 }
 
+void reply_bytes(struct request *req, unsigned status, const char *type, void *data, size_t len)
+{
+	free(req->resp_body);
+	req->resp_body = data;
+	req->resp_len = len;
+	req->resp_type = type;
+	req->status = status;
+}
+
 void reply_empty(struct request *req, unsigned status)
 {
 	free(req->resp_body);
 	req->resp_body = NULL;
+	req->resp_len = 0;
 	req->resp_type = NULL;
 	req->status = status;
 }
@@ -184,10 +202,11 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct request *r
 {
 	struct MHD_Response *resp;
 	const char *body = req->resp_body ? req->resp_body : "";
+	size_t len = req->resp_len ? req->resp_len : strlen(body);
 	enum MHD_Result ret;
 	char num[16];
 
-	resp = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+	resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
 	if (!resp)
 		return MHD_NO;
 	if (req->resp_type)
@@ -373,17 +392,41 @@ int http_parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *
 	return 0;
 }
 
-struct MHD_Daemon *http_start(struct server *srv, const struct sockaddr_storage *ss, unsigned *bound_port)
+int http_listen(const struct sockaddr_storage *ss, unsigned *bound_port)
+{
+	struct sockaddr_storage got;
+	socklen_t len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	int fd, one = 1, ret;
+
+	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss->ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)ss, len) < 0 || listen(fd, 512) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	len = sizeof(got);
+	if (getsockname(fd, (struct sockaddr *)&got, &len) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	*bound_port = ntohs(got.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&got)->sin6_port :
+						       ((struct sockaddr_in *)&got)->sin_port);
+	return fd;
+}
+
+struct MHD_Daemon *http_start(struct server *srv, int listen_fd)
 {
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
-	struct MHD_Daemon *d;
-	const union MHD_DaemonInfo *di;
 
-	if (ss->ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
+	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
 			     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-			     MHD_OPTION_SOCK_ADDR, ss,
+			     MHD_OPTION_LISTEN_SOCKET, listen_fd,
 			     MHD_OPTION_THREAD_POOL_SIZE, (unsigned)4,
 			     MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
 			     MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)256,
@@ -392,11 +435,6 @@ struct MHD_Daemon *http_start(struct server *srv, const struct sockaddr_storage 
 			     MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)512,
 			     MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 			     MHD_OPTION_END);
-	if (!d)
-		return NULL;
-	di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-	*bound_port = di ? di->port : 0;
-	return d;
 }
 
 void http_stop(struct MHD_Daemon *d)

@@ -101,7 +101,7 @@ int main(int argc, char **argv)
 	struct MHD_Daemon *httpd;
 	unsigned port;
 	sigset_t sigs;
-	int c, sig, level;
+	int c, sig, level, listen_fd;
 
 	log_init("meshgated", LOG_LVL_INFO);
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -171,6 +171,8 @@ int main(int argc, char **argv)
 	}
 	if (store_open(db, &srv.st) != STORE_OK)
 		fatalx("cannot open the database");
+	if (secrets_init(&srv) < 0)
+		fatalx("cannot load or create the master key in %s", srv.data_dir);
 	pthread_mutex_init(&srv.setup_mu, NULL);
 	pthread_mutex_init(&srv.publish_mu, NULL);
 	setup_token_init(&srv);
@@ -179,9 +181,12 @@ int main(int argc, char **argv)
 	if (broker_url && broker_start(broker_url, broker_public, broker_admin, &srv.broker) < 0)
 		fatalx("cannot set up the broker client");
 
-	httpd = http_start(&srv, &ss, &port);
-	if (!httpd)
+	/* Listen first, so the public URL is known before the first request. */
+	listen_fd = http_listen(&ss, &port);
+	if (listen_fd < 0) {
+		errno = -listen_fd;
 		fatal("cannot listen on %s", listen_spec);
+	}
 	if (public_url)
 		snprintf(srv.public_url, sizeof(srv.public_url), "%s", public_url);
 	else if (ss.ss_family == AF_INET6)
@@ -190,6 +195,9 @@ int main(int argc, char **argv)
 	else
 		snprintf(srv.public_url, sizeof(srv.public_url), "http://%.*s:%u",
 			 (int)(strrchr(listen_spec, ':') - listen_spec), listen_spec, port);
+	httpd = http_start(&srv, listen_fd);
+	if (!httpd)
+		fatalx("cannot start the HTTP server");
 	log_info("listening on %s (port %u), public URL %s", listen_spec, port, srv.public_url);
 	if (port_file) {
 		snprintf(portbuf, sizeof(portbuf), "%u\n", port);
@@ -207,6 +215,7 @@ int main(int argc, char **argv)
 	http_stop(httpd);
 	broker_stop(srv.broker);
 	store_close(srv.st);
+	secrets_free(&srv);
 	pthread_mutex_destroy(&srv.setup_mu);
 	return 0;
 }

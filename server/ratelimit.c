@@ -5,6 +5,7 @@
  * reused, so memory stays bounded whatever an attacker sends.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "server.h"
@@ -22,6 +23,16 @@ struct rl_entry {
 static struct rl_entry table[RL_SLOTS];
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 
+/* 0 free, 1 window over, 2 counting, 3 refusing. */
+static int slot_rank(const struct rl_entry *e, int64_t now)
+{
+	if (!e->key[0])
+		return 0;
+	if (now - e->window_start >= RL_WINDOW)
+		return 1;
+	return e->failures >= 5 ? 3 : 2;
+}
+
 static struct rl_entry *find(const char *key, bool create, int64_t now)
 {
 	struct rl_entry *victim = NULL;
@@ -36,8 +47,13 @@ static struct rl_entry *find(const char *key, bool create, int64_t now)
 			}
 			return e;
 		}
-		/* Prefer a free slot, else the one with the oldest window. */
-		if (!victim || (victim->key[0] && (!e->key[0] || e->window_start < victim->window_start)))
+		/*
+		 * Prefer a free slot, then an expired window, then the oldest:
+		 * a flood of new keys should not evict the ones now refused.
+		 */
+		if (!victim || (victim->key[0] && (!e->key[0] || slot_rank(e, now) < slot_rank(victim, now) ||
+						   (slot_rank(e, now) == slot_rank(victim, now) &&
+						    e->window_start < victim->window_start))))
 			victim = e;
 	}
 	if (!create)
@@ -84,4 +100,19 @@ void ratelimit_reset(const char *key)
 	if (e)
 		memset(e, 0, sizeof(*e));
 	pthread_mutex_unlock(&mu);
+}
+
+void ratelimit_ip_key(char *out, size_t len, const char *ip_text)
+{
+	struct mg_ip ip;
+	char buf[MG_IP_STRLEN];
+
+	/* One IPv6 client has a whole /64 to hop around in: count it as one. */
+	if (mg_ip_parse(ip_text, &ip) == 0 && ip.family == AF_INET6) {
+		memset(ip.bytes + 8, 0, 8);
+		mg_ip_format(&ip, buf, sizeof(buf));
+		snprintf(out, len, "ip:%s/64", buf);
+	} else {
+		snprintf(out, len, "ip:%s", ip_text);
+	}
 }

@@ -144,7 +144,13 @@ static int build_messages(struct changeset *cs, const char *action)
 					"base_revision", (json_int_t)(rev - 1), "revision", (json_int_t)rev,
 					"action", action);
 
-		if (!cs->subject_host || cs->subject_host == host) {
+		int64_t ingress = 0;
+
+		/* An ingress gateway's client filters depend on the network's egress ranges. */
+		store_get_int(st, &ingress, NULL, "SELECT COUNT(*) FROM nodes n JOIN change_networks cn"
+			      " ON cn.network_id = n.network_id WHERE cn.change_id = ? AND n.host_id = ? AND n.ingress = 1",
+			      "ii", cs->id, host);
+		if (!cs->subject_host || cs->subject_host == host || ingress) {
 			json_object_set_new(msg, "config", host_config(st, host));
 		} else {
 			json_t *peer = host_peers(st, host, cs->subject_host);

@@ -1,7 +1,7 @@
 /*
  * The route table: every URL the API serves, who may call it and what
- * handles it. Tests are generated from this table, so a new route needs an
- * entry here and nowhere else.
+ * handles it. Authentication and the role check happen before the handler
+ * runs, from the access level given here.
  */
 #include "handlers.h"
 
@@ -31,6 +31,10 @@ const struct route routes[] = {
 	{ "GET", "/api/v1/networks/*/nodes", ACCESS_ADMIN, handle_nodes_list },
 	{ "GET", "/api/v1/networks/*/nodes/*", ACCESS_ADMIN, handle_nodes_get },
 	{ "DELETE", "/api/v1/networks/*/nodes/*", ACCESS_ADMIN, handle_nodes_delete },
+	{ "PUT", "/api/v1/networks/*/nodes/*/egress", ACCESS_ADMIN, handle_node_egress_put },
+	{ "DELETE", "/api/v1/networks/*/nodes/*/egress", ACCESS_ADMIN, handle_node_egress_delete },
+	{ "PUT", "/api/v1/networks/*/nodes/*/ingress", ACCESS_ADMIN, handle_node_ingress_put },
+	{ "DELETE", "/api/v1/networks/*/nodes/*/ingress", ACCESS_ADMIN, handle_node_ingress_delete },
 
 	{ "GET", "/api/v1/enrollment-keys", ACCESS_ADMIN, handle_keys_list },
 	{ "POST", "/api/v1/enrollment-keys", ACCESS_ADMIN, handle_keys_create },
@@ -46,6 +50,15 @@ const struct route routes[] = {
 	{ "GET", "/api/v1/hosts/*", ACCESS_ADMIN, handle_hosts_get },
 	{ "PATCH", "/api/v1/hosts/*", ACCESS_ADMIN, handle_hosts_patch },
 	{ "DELETE", "/api/v1/hosts/*", ACCESS_ADMIN, handle_hosts_delete },
+
+	{ "GET", "/api/v1/extclients", ACCESS_USER, handle_extclients_list },
+	{ "POST", "/api/v1/extclients", ACCESS_USER, handle_extclients_create },
+	{ "GET", "/api/v1/extclients/*", ACCESS_USER, handle_extclients_get },
+	{ "PATCH", "/api/v1/extclients/*", ACCESS_USER, handle_extclients_patch },
+	{ "DELETE", "/api/v1/extclients/*", ACCESS_USER, handle_extclients_delete },
+	{ "GET", "/api/v1/extclients/*/config", ACCESS_USER, handle_extclient_config },
+	{ "GET", "/api/v1/extclients/*/qr.png", ACCESS_USER, handle_extclient_qr_png },
+	{ "GET", "/api/v1/extclients/*/qr.svg", ACCESS_USER, handle_extclient_qr_svg },
 
 	{ "GET", "/api/v1/audit", ACCESS_ADMIN, handle_audit_list },
 };

@@ -24,6 +24,7 @@ struct broker;
 struct server {
 	struct store *st;
 	struct broker *broker;		/* NULL when running without a broker */
+	unsigned char *master_key;	/* secretbox key for secrets at rest (secrets.c) */
 	/* Held from commit to publish, so update messages leave in commit order. */
 	pthread_mutex_t publish_mu;
 	char data_dir[PATH_MAX];
@@ -74,6 +75,7 @@ struct request {
 	/* The response, filled by reply_* and sent by the dispatcher. */
 	unsigned status;
 	char *resp_body;
+	size_t resp_len;		/* set by reply_bytes; else strlen(resp_body) */
 	const char *resp_type;
 	char *set_cookie;
 	char *content_disposition;
@@ -97,6 +99,8 @@ void reply_json(struct request *req, unsigned status, json_t *body);
 void reply_error(struct request *req, unsigned status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void reply_empty(struct request *req, unsigned status);
+/* A body of any type; takes ownership of data (malloc'd). The body is wiped when freed. */
+void reply_bytes(struct request *req, unsigned status, const char *type, void *data, size_t len);
 /* Map a store error to 409 (constraint), 503 (busy/full) or 500. */
 void reply_store_error(struct request *req, int err, const char *what);
 /* Parse the body as an object with fields; on error replies 400/415 and returns NULL. */
@@ -121,9 +125,14 @@ void csrf_for_session(char out[MG_HASH_HEX_LEN], const char *session_token);
 unsigned ratelimit_check(const char *key, unsigned max_failures);
 void ratelimit_fail(const char *key);
 void ratelimit_reset(const char *key);
+/* The key for a client address: IPv4 as is, IPv6 by its /64. */
+void ratelimit_ip_key(char *out, size_t len, const char *ip_text);
 
 /* audit.c: call inside the mutation's transaction. */
 int audit(struct request *req, const char *action, const char *target, const char *detail_fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* A change the server made by itself (actor "system"), e.g. an ext client expiring. */
+int audit_system(struct store *st, const char *action, const char *target, const char *detail_fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
 /* revision.c: see there. Call inside the mutation's transaction. */
@@ -157,6 +166,14 @@ int changeset_apply(struct changeset *cs);
  * in commit order. Returns the outcome.
  */
 int changeset_commit(struct changeset *cs, int ret);
+
+/* secrets.c */
+int secrets_init(struct server *srv);
+void secrets_free(struct server *srv);
+/* Sealed text (base64), or NULL. Caller frees. */
+char *secret_seal(const struct server *srv, const char *plaintext);
+/* The plaintext, or NULL when the box does not open. Caller wipes and frees. */
+char *secret_open(const struct server *srv, const char *sealed);
 
 /* alloc.c */
 /*

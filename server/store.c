@@ -36,7 +36,8 @@ int store_open(const char *url, struct store **out)
 		}
 	}
 	if (!matched && strstr(url, "://")) {
-		log_warnx("store: unsupported database URL '%s'", url);
+		/* Not the URL itself: it may carry a password. */
+		log_warnx("store: unsupported database URL scheme");
 		return STORE_ERR;
 	}
 	ret = be->open(path, out);

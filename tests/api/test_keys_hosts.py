@@ -16,7 +16,7 @@ HOST_KEYS = {"id", "name", "public_key", "listen_port", "endpoint", "endpoint_ov
              "observed_ip", "local_endpoints", "os", "version", "revision", "last_checkin",
              "created_at", "online"}
 NODE_KEYS = {"network", "host_id", "host_name", "address", "address6", "connected", "created_at",
-             "last_checkin", "online"}
+             "last_checkin", "online", "ingress", "egress"}
 CONFIG_KEYS = {"host_id", "name", "revision", "listen_port", "mtu", "addresses", "networks", "peers",
                "gateway"}
 PEER_KEYS = {"host_id", "name", "public_key", "endpoint", "allowed_ips", "persistent_keepalive"}

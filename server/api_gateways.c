@@ -1,0 +1,270 @@
+/*
+ * Gateway roles of a node: egress (ranges reached through it, each with NAT
+ * on or off, or the whole internet) and ingress (it accepts ext clients).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "addr.h"
+#include "handlers.h"
+
+#define MAX_EGRESS_RANGES 256
+
+/* The node of host `host` in network `net`: ids and ranges. Inside the transaction. */
+struct node_ref {
+	int64_t node_id, network_id, host_id;
+	char v4[MG_PREFIX_STRLEN], v6[MG_PREFIX_STRLEN];
+	bool ingress;
+};
+
+static int node_lookup(struct store *st, const char *net, int64_t host, struct node_ref *out, bool *found)
+{
+	struct store_stmt *s;
+	int ret;
+
+	*found = false;
+	ret = store_query(st, &s, "SELECT n.id, net.id, net.ipv4_range, net.ipv6_range, n.ingress FROM nodes n"
+			  " JOIN networks net ON net.id = n.network_id WHERE net.name = ? AND n.host_id = ?",
+			  "ti", net, host);
+	if (ret != STORE_OK)
+		return ret;
+	if (store_step(s) == STORE_ROW) {
+		*found = true;
+		out->node_id = store_col_int(s, 0);
+		out->network_id = store_col_int(s, 1);
+		out->host_id = host;
+		snprintf(out->v4, sizeof(out->v4), "%s", store_col_text(s, 2));
+		snprintf(out->v6, sizeof(out->v6), "%s", store_col_text(s, 3));
+		out->ingress = store_col_int(s, 4);
+	}
+	store_finalize(s);
+	return STORE_OK;
+}
+
+/* Begin a transaction on the node named by the URL; replies and returns false on failure. */
+static bool begin_on_node(struct request *req, struct node_ref *node)
+{
+	struct store *st = req->srv->st;
+	int64_t host;
+	bool found;
+	int ret;
+
+	if (!request_id_param(req, 1, &host))
+		return false;
+	ret = store_begin(st);
+	if (ret == STORE_OK)
+		ret = node_lookup(st, req->params[0], host, node, &found);
+	if (ret != STORE_OK || !found) {
+		if (ret == STORE_OK)
+			store_rollback(st);
+		if (ret != STORE_OK)
+			reply_store_error(req, ret, "node");
+		else
+			reply_error(req, 404, "node not found");
+		return false;
+	}
+	return true;
+}
+
+/* The node changed as a gateway: it and everyone in its network get the news. */
+static void finish_node_change(struct request *req, struct node_ref *node, const char *action, int ret)
+{
+	struct changeset cs = { .srv = req->srv };
+	json_t *arr;
+
+	if (ret == STORE_OK)
+		ret = changeset_begin(&cs, req->srv, action, req->params[1], node->host_id);
+	if (ret == STORE_OK)
+		ret = changeset_add_network(&cs, node->network_id);
+	if (ret == STORE_OK)
+		ret = changeset_apply(&cs);
+	if (ret == STORE_OK)
+		ret = audit(req, action, req->params[0], "host=%lld", (long long)node->host_id);
+	arr = json_array();
+	if (ret == STORE_OK)
+		ret = node_json_list(req->srv->st, arr, req->params[0], node->host_id);
+	ret = changeset_commit(&cs, ret);
+	if (ret != STORE_OK || json_array_size(arr) != 1)
+		reply_store_error(req, ret, "node");
+	else
+		reply_json(req, 200, json_incref(json_array_get(arr, 0)));
+	json_decref(arr);
+}
+
+/* Does `p` overlap an egress range of another gateway in the network? Names it in msg. */
+static int overlaps_other_gateway(struct store *st, const struct node_ref *node, const struct mg_prefix *p,
+				  bool *overlap, char *msg, size_t len)
+{
+	struct store_stmt *s;
+	int ret;
+
+	*overlap = false;
+	ret = store_query(st, &s, "SELECT e.range, h.name FROM egress_ranges e JOIN nodes n ON n.id = e.node_id"
+			  " JOIN hosts h ON h.id = n.host_id WHERE e.network_id = ? AND e.node_id != ?",
+			  "ii", node->network_id, node->node_id);
+	if (ret != STORE_OK)
+		return ret;
+	while (!*overlap && (ret = store_step(s)) == STORE_ROW) {
+		struct mg_prefix other;
+
+		if (mg_prefix_parse(store_col_text(s, 0), &other) == 0 && other.ip.family == p->ip.family &&
+		    mg_prefix_overlaps(&other, p)) {
+			*overlap = true;
+			snprintf(msg, len, "%s of gateway '%s'", store_col_text(s, 0), store_col_text(s, 1));
+		}
+	}
+	store_finalize(s);
+	return ret < 0 ? ret : STORE_OK;
+}
+
+/* Validate the ranges of a PUT .../egress body into prefixes. Replies 400 and returns false on error. */
+static bool parse_ranges(struct request *req, json_t *ranges, bool internet, struct mg_prefix *out, bool *nat,
+			 size_t *n)
+{
+	size_t i;
+	json_t *r;
+
+	*n = 0;
+	if (json_array_size(ranges) > MAX_EGRESS_RANGES) {
+		reply_error(req, 400, "at most %d egress ranges", MAX_EGRESS_RANGES);
+		return false;
+	}
+	json_array_foreach(ranges, i, r) {
+		const char *text = NULL;
+		bool on = true;
+		const struct mg_json_field f[] = {
+			{ .name = "range", .type = MG_JSON_STRING, .required = true, .out = &text },
+			{ .name = "nat", .type = MG_JSON_BOOL, .out = &on },
+			{ 0 }
+		};
+		char err[200];
+
+		if (!json_is_object(r) || mg_json_unpack(r, f, err, sizeof(err)) < 0) {
+			reply_error(req, 400, "ranges[%zu]: %s", i, json_is_object(r) ? err : "must be an object");
+			return false;
+		}
+		if (mg_prefix_parse_canonical(text, &out[*n]) < 0) {
+			reply_error(req, 400, "ranges[%zu]: '%s' is not a CIDR without host bits", i, text);
+			return false;
+		}
+		nat[*n] = on;
+		for (size_t k = 0; k < *n; k++)
+			if (out[k].ip.family == out[*n].ip.family && mg_prefix_overlaps(&out[k], &out[*n])) {
+				reply_error(req, 400, "ranges[%zu] overlaps ranges[%zu]", i, k);
+				return false;
+			}
+		(*n)++;
+	}
+	if (internet) {
+		mg_prefix_parse("0.0.0.0/0", &out[*n]);
+		nat[(*n)++] = true;
+		mg_prefix_parse("::/0", &out[*n]);
+		nat[(*n)++] = true;
+	}
+	return true;
+}
+
+void handle_node_egress_put(struct request *req)
+{
+	struct store *st = req->srv->st;
+	json_t *ranges = NULL, *body;
+	bool internet = false, wins = false, overlap = false;
+	const struct mg_json_field fields[] = {
+		{ .name = "ranges", .type = MG_JSON_ARRAY, .out = &ranges },
+		{ .name = "internet_gateway", .type = MG_JSON_BOOL, .out = &internet },
+		{ .name = "wins", .type = MG_JSON_BOOL, .out = &wins },
+		{ 0 }
+	};
+	struct mg_prefix p[MAX_EGRESS_RANGES + 2], net4, net6;
+	bool nat[MAX_EGRESS_RANGES + 2];
+	char text[MG_PREFIX_STRLEN], other[160];
+	struct node_ref node;
+	size_t n;
+	int ret;
+
+	body = request_json(req, fields);
+	if (!body)
+		return;
+	if (!parse_ranges(req, ranges, internet, p, nat, &n))
+		goto out;
+	if (n == 0) {
+		reply_error(req, 400, "give ranges or internet_gateway (DELETE removes the egress role)");
+		goto out;
+	}
+	if (!begin_on_node(req, &node))
+		goto out;
+	mg_prefix_parse(node.v4, &net4);
+	if (node.v6[0])
+		mg_prefix_parse(node.v6, &net6);
+	for (size_t i = 0; i < n; i++) {
+		mg_prefix_format(&p[i], text, sizeof(text));
+		/* The network's own range is reached over the mesh, not through a gateway. */
+		if (p[i].len > 0 && ((p[i].ip.family == AF_INET && mg_prefix_overlaps(&p[i], &net4)) ||
+				     (node.v6[0] && p[i].ip.family == AF_INET6 && mg_prefix_overlaps(&p[i], &net6)))) {
+			store_rollback(st);
+			reply_error(req, 400, "egress range %s overlaps the network's own range", text);
+			goto out;
+		}
+		ret = overlaps_other_gateway(st, &node, &p[i], &overlap, other, sizeof(other));
+		if (ret != STORE_OK || (overlap && !wins)) {
+			store_rollback(st);
+			if (ret != STORE_OK)
+				reply_store_error(req, ret, "egress");
+			else
+				reply_error(req, 409, "egress range %s overlaps %s; set \"wins\": true to make this "
+					    "gateway's range take precedence", text, other);
+			goto out;
+		}
+	}
+	ret = store_exec(st, "DELETE FROM egress_ranges WHERE node_id = ?", "i", node.node_id);
+	for (size_t i = 0; i < n && ret == STORE_OK; i++) {
+		mg_prefix_format(&p[i], text, sizeof(text));
+		ret = store_exec(st, "INSERT INTO egress_ranges (node_id, network_id, range, nat, wins)"
+				 " VALUES (?, ?, ?, ?, ?)", "iitii", node.node_id, node.network_id, text,
+				 (int64_t)nat[i], (int64_t)wins);
+	}
+	finish_node_change(req, &node, "node.egress", ret);
+out:
+	json_decref(body);
+}
+
+void handle_node_egress_delete(struct request *req)
+{
+	struct node_ref node;
+
+	if (!begin_on_node(req, &node))
+		return;
+	finish_node_change(req, &node, "node.egress_remove",
+			   store_exec(req->srv->st, "DELETE FROM egress_ranges WHERE node_id = ?", "i", node.node_id));
+}
+
+void handle_node_ingress_put(struct request *req)
+{
+	struct node_ref node;
+
+	if (!begin_on_node(req, &node))
+		return;
+	finish_node_change(req, &node, "node.ingress",
+			   store_exec(req->srv->st, "UPDATE nodes SET ingress = 1 WHERE id = ?", "i", node.node_id));
+}
+
+void handle_node_ingress_delete(struct request *req)
+{
+	struct store *st = req->srv->st;
+	struct node_ref node;
+	int64_t clients = 0;
+	int ret;
+
+	if (!begin_on_node(req, &node))
+		return;
+	ret = store_get_int(st, &clients, NULL, "SELECT COUNT(*) FROM ext_clients WHERE gateway_node_id = ?", "i",
+			    node.node_id);
+	if (ret == STORE_OK && clients) {
+		store_rollback(st);
+		reply_error(req, 409, "the gateway still has %lld ext client(s); delete them first", (long long)clients);
+		return;
+	}
+	if (ret == STORE_OK)
+		ret = store_exec(st, "UPDATE nodes SET ingress = 0 WHERE id = ?", "i", node.node_id);
+	finish_node_change(req, &node, "node.ingress_remove", ret);
+}
