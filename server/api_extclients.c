@@ -242,10 +242,10 @@ static int store_settings(struct store *st, int64_t id, const struct client_sett
 }
 
 /* The client's gateway changed peers: it gets a new config, its network the gateway's new allowed IPs. */
-static int client_changeset(struct request *req, struct changeset *cs, const char *action, const char *name,
-			    int64_t client_id)
+int extclient_changeset(struct server *srv, struct changeset *cs, const char *action, const char *name,
+			int64_t client_id)
 {
-	struct store *st = req->srv->st;
+	struct store *st = srv->st;
 	int64_t gw_host = 0, net = 0;
 	struct store_stmt *s;
 	int ret;
@@ -261,7 +261,7 @@ static int client_changeset(struct request *req, struct changeset *cs, const cha
 	store_finalize(s);
 	if (!gw_host)
 		return STORE_ERR;
-	ret = changeset_begin(cs, req->srv, action, name, gw_host);
+	ret = changeset_begin(cs, srv, action, name, gw_host);
 	if (ret == STORE_OK)
 		ret = changeset_add_network(cs, net);
 	if (ret == STORE_OK)
@@ -397,7 +397,7 @@ void handle_extclients_create(struct request *req)
 	if (ret == STORE_OK)
 		ret = store_settings(st, id, &set);
 	if (ret == STORE_OK)
-		ret = client_changeset(req, &cs, "extclient.create", set.name, id);
+		ret = extclient_changeset(req->srv, &cs, "extclient.create", set.name, id);
 	if (ret == STORE_OK)
 		ret = audit(req, "extclient.create", set.name, "id=%lld network=%s gateway=%lld", (long long)id,
 			    network, (long long)gateway);
@@ -481,7 +481,7 @@ void handle_extclients_patch(struct request *req)
 	}
 	ret = store_settings(st, id, &set);
 	if (ret == STORE_OK)
-		ret = client_changeset(req, &cs, "extclient.update", set.name ? set.name : name, id);
+		ret = extclient_changeset(req->srv, &cs, "extclient.update", set.name ? set.name : name, id);
 	if (ret == STORE_OK)
 		ret = audit(req, "extclient.update", set.name ? set.name : name, "id=%lld%s", (long long)id,
 			    set.has_enabled ? (set.enabled ? " enabled" : " disabled") : "");
@@ -533,7 +533,7 @@ void handle_extclients_delete(struct request *req)
 		return;
 	}
 	/* Record the change while the client still names its gateway, then delete. */
-	ret = client_changeset(req, &cs, "extclient.delete", name, id);
+	ret = extclient_changeset(req->srv, &cs, "extclient.delete", name, id);
 	if (ret == STORE_OK)
 		ret = store_exec(st, "DELETE FROM ext_clients WHERE id = ?", "i", id);
 	if (ret == STORE_OK)

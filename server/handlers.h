@@ -73,6 +73,9 @@ void handle_extclients_delete(struct request *req);
 void handle_extclient_config(struct request *req);
 void handle_extclient_qr_png(struct request *req);
 void handle_extclient_qr_svg(struct request *req);
+/* Record that a client's gateway changed (it and its network hear of it). Inside the transaction. */
+int extclient_changeset(struct server *srv, struct changeset *cs, const char *action, const char *name,
+			int64_t client_id);
 
 /* api_audit.c */
 void handle_audit_list(struct request *req);

@@ -195,6 +195,8 @@ int main(int argc, char **argv)
 	else
 		snprintf(srv.public_url, sizeof(srv.public_url), "http://%.*s:%u",
 			 (int)(strrchr(listen_spec, ':') - listen_spec), listen_spec, port);
+	if (expiry_start(&srv) < 0)
+		fatalx("cannot start the expiry thread");
 	httpd = http_start(&srv, listen_fd);
 	if (!httpd)
 		fatalx("cannot start the HTTP server");
@@ -213,6 +215,7 @@ int main(int argc, char **argv)
 	}
 	log_info("shutting down (signal %d)", sig);
 	http_stop(httpd);
+	expiry_stop();
 	broker_stop(srv.broker);
 	store_close(srv.st);
 	secrets_free(&srv);

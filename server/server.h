@@ -175,6 +175,10 @@ char *secret_seal(const struct server *srv, const char *plaintext);
 /* The plaintext, or NULL when the box does not open. Caller wipes and frees. */
 char *secret_open(const struct server *srv, const char *sealed);
 
+/* expiry.c: disables ext clients whose expiry passed. */
+int expiry_start(struct server *srv);
+void expiry_stop(void);
+
 /* alloc.c */
 /*
  * A free address of the network's range (range_text), not used by any node
