@@ -93,28 +93,11 @@ static json_t *client_visible(struct request *req, int64_t id)
 
 void handle_extclients_list(struct request *req)
 {
-	struct store *st = req->srv->st;
 	const char *net = request_arg(req, "network");
-	struct store_stmt *s;
-	json_t *arr = json_array();
-	int ret;
 
-	store_lock(st);
-	ret = store_query(st, &s, "SELECT " CLIENT_COLS CLIENT_FROM
-			  " WHERE (? = 1 OR c.owner_user_id = ?) AND (CAST(? AS TEXT) IS NULL OR net.name = ?) ORDER BY c.id",
-			  "iitt", (int64_t)req->auth.admin, req->auth.user_id, net, net);
-	if (ret == STORE_OK) {
-		while ((ret = store_step(s)) == STORE_ROW)
-			json_array_append_new(arr, client_json(st, s));
-		store_finalize(s);
-	}
-	store_unlock(st);
-	if (ret < 0) {
-		json_decref(arr);
-		reply_store_error(req, ret, "ext clients");
-		return;
-	}
-	reply_json(req, 200, arr);
+	reply_rows(req, client_json, "ext clients", "SELECT " CLIENT_COLS CLIENT_FROM
+		   " WHERE (? = 1 OR c.owner_user_id = ?) AND (CAST(? AS TEXT) IS NULL OR net.name = ?) ORDER BY c.id",
+		   "iitt", (int64_t)req->auth.admin, req->auth.user_id, net, net);
 }
 
 void handle_extclients_get(struct request *req)

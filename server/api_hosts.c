@@ -404,25 +404,7 @@ out:
 
 void handle_hosts_list(struct request *req)
 {
-	struct store *st = req->srv->st;
-	struct store_stmt *s;
-	json_t *arr = json_array();
-	int ret;
-
-	store_lock(st);
-	ret = store_query(st, &s, "SELECT " HOST_COLS " FROM hosts ORDER BY id", NULL);
-	if (ret == STORE_OK) {
-		while ((ret = store_step(s)) == STORE_ROW)
-			json_array_append_new(arr, host_json(st, s));
-		store_finalize(s);
-	}
-	store_unlock(st);
-	if (ret < 0) {
-		json_decref(arr);
-		reply_store_error(req, ret, "hosts");
-		return;
-	}
-	reply_json(req, 200, arr);
+	reply_rows(req, host_json, "hosts", "SELECT " HOST_COLS " FROM hosts ORDER BY id", NULL);
 }
 
 void handle_hosts_get(struct request *req)

@@ -40,25 +40,7 @@ static json_t *key_json(struct store *st, struct store_stmt *k)
 
 void handle_keys_list(struct request *req)
 {
-	struct store *st = req->srv->st;
-	struct store_stmt *s;
-	json_t *arr = json_array();
-	int ret;
-
-	store_lock(st);
-	ret = store_query(st, &s, "SELECT " KEY_COLS " FROM enrollment_keys ORDER BY id", NULL);
-	if (ret == STORE_OK) {
-		while ((ret = store_step(s)) == STORE_ROW)
-			json_array_append_new(arr, key_json(st, s));
-		store_finalize(s);
-	}
-	store_unlock(st);
-	if (ret < 0) {
-		json_decref(arr);
-		reply_store_error(req, ret, "enrollment keys");
-		return;
-	}
-	reply_json(req, 200, arr);
+	reply_rows(req, key_json, "enrollment keys", "SELECT " KEY_COLS " FROM enrollment_keys ORDER BY id", NULL);
 }
 
 /* The token handed to the admin: base64url of {"server": URL, "key": KEY}. */

@@ -35,26 +35,14 @@ static json_t *network_by_name(struct store *st, const char *name)
 	return net;
 }
 
+static json_t *network_row(struct store *st, struct store_stmt *s)
+{
+	return network_json(s);
+}
+
 void handle_networks_list(struct request *req)
 {
-	struct store_stmt *s;
-	json_t *arr = json_array();
-	int ret;
-
-	store_lock(req->srv->st);
-	ret = store_query(req->srv->st, &s, "SELECT " NETWORK_COLS " FROM networks ORDER BY name", NULL);
-	if (ret == STORE_OK) {
-		while ((ret = store_step(s)) == STORE_ROW)
-			json_array_append_new(arr, network_json(s));
-		store_finalize(s);
-	}
-	store_unlock(req->srv->st);
-	if (ret < 0) {
-		json_decref(arr);
-		reply_store_error(req, ret, "networks");
-		return;
-	}
-	reply_json(req, 200, arr);
+	reply_rows(req, network_row, "networks", "SELECT " NETWORK_COLS " FROM networks ORDER BY name", NULL);
 }
 
 void handle_networks_get(struct request *req)

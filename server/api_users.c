@@ -32,26 +32,14 @@ bool request_id_param(struct request *req, unsigned i, int64_t *out)
 	return parse_id(req, req->params[i], out);
 }
 
+static json_t *user_row(struct store *st, struct store_stmt *s)
+{
+	return user_json(s);
+}
+
 void handle_users_list(struct request *req)
 {
-	struct store_stmt *s;
-	json_t *arr = json_array();
-	int ret;
-
-	store_lock(req->srv->st);
-	ret = store_query(req->srv->st, &s, "SELECT id, username, role, created_at FROM users ORDER BY id", NULL);
-	if (ret == STORE_OK) {
-		while ((ret = store_step(s)) == STORE_ROW)
-			json_array_append_new(arr, user_json(s));
-		store_finalize(s);
-	}
-	store_unlock(req->srv->st);
-	if (ret < 0) {
-		json_decref(arr);
-		reply_store_error(req, ret, "users");
-		return;
-	}
-	reply_json(req, 200, arr);
+	reply_rows(req, user_row, "users", "SELECT id, username, role, created_at FROM users ORDER BY id", NULL);
 }
 
 static json_t *user_by_id(struct store *st, int64_t id)
@@ -282,28 +270,15 @@ static json_t *token_json(struct store_stmt *s)
 			 "expires_at", json_time_or_null(store_col_null(s, 4), store_col_int(s, 4)));
 }
 
+static json_t *token_row(struct store *st, struct store_stmt *s)
+{
+	return token_json(s);
+}
+
 void handle_tokens_list(struct request *req)
 {
-	struct store_stmt *s;
-	json_t *arr = json_array();
-	int ret;
-
-	store_lock(req->srv->st);
-	ret = store_query(req->srv->st, &s,
-			  "SELECT id, name, user_id, created_at, expires_at FROM api_tokens"
-			  " WHERE ? = 1 OR user_id = ? ORDER BY id", "ii", (int64_t)req->auth.admin, req->auth.user_id);
-	if (ret == STORE_OK) {
-		while ((ret = store_step(s)) == STORE_ROW)
-			json_array_append_new(arr, token_json(s));
-		store_finalize(s);
-	}
-	store_unlock(req->srv->st);
-	if (ret < 0) {
-		json_decref(arr);
-		reply_store_error(req, ret, "tokens");
-		return;
-	}
-	reply_json(req, 200, arr);
+	reply_rows(req, token_row, "tokens", "SELECT id, name, user_id, created_at, expires_at FROM api_tokens"
+		   " WHERE ? = 1 OR user_id = ? ORDER BY id", "ii", (int64_t)req->auth.admin, req->auth.user_id);
 }
 
 void handle_tokens_create(struct request *req)

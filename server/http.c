@@ -73,6 +73,33 @@ void reply_empty(struct request *req, unsigned status)
 	req->status = status;
 }
 
+void reply_rows(struct request *req, row_json_fn row_json, const char *what, const char *sql, const char *types,
+		...)
+{
+	struct store *st = req->srv->st;
+	json_t *arr = json_array();
+	struct store_stmt *s;
+	va_list ap;
+	int ret;
+
+	store_lock(st);
+	va_start(ap, types);
+	ret = store_vquery(st, &s, sql, types, ap);
+	va_end(ap);
+	if (ret == STORE_OK) {
+		while ((ret = store_step(s)) == STORE_ROW)
+			json_array_append_new(arr, row_json(st, s));
+		store_finalize(s);
+	}
+	store_unlock(st);
+	if (ret < 0) {
+		json_decref(arr);
+		reply_store_error(req, ret, what);
+		return;
+	}
+	reply_json(req, 200, arr);
+}
+
 void reply_store_error(struct request *req, int err, const char *what)
 {
 	if (err == STORE_CONSTRAINT)

@@ -101,6 +101,14 @@ void reply_error(struct request *req, unsigned status, const char *fmt, ...)
 void reply_empty(struct request *req, unsigned status);
 /* A body of any type; takes ownership of data (malloc'd). The body is wiped when freed. */
 void reply_bytes(struct request *req, unsigned status, const char *type, void *data, size_t len);
+/* Turns the current row of a query into JSON (inside the lock). */
+typedef json_t *(*row_json_fn)(struct store *st, struct store_stmt *s);
+/*
+ * The list routes: run the query under the lock and reply 200 with an
+ * array of row_json of each row, or the store error ("what" names it).
+ */
+void reply_rows(struct request *req, row_json_fn row_json, const char *what, const char *sql, const char *types,
+		...);
 /* Map a store error to 409 (constraint), 503 (busy/full) or 500. */
 void reply_store_error(struct request *req, int err, const char *what);
 /* Parse the body as an object with fields; on error replies 400/415 and returns NULL. */

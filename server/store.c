@@ -128,7 +128,7 @@ static int bind_args(const struct store_backend *be, struct store_stmt *s, const
 	return ret;
 }
 
-static int vquery(struct store *st, struct store_stmt **out, const char *sql, const char *types, va_list ap)
+int store_vquery(struct store *st, struct store_stmt **out, const char *sql, const char *types, va_list ap)
 {
 	const struct store_backend *be = be_of(st);
 	struct store_stmt *s = NULL;
@@ -152,7 +152,7 @@ int store_query(struct store *st, struct store_stmt **out, const char *sql, cons
 	int ret;
 
 	va_start(ap, types);
-	ret = vquery(st, out, sql, types, ap);
+	ret = store_vquery(st, out, sql, types, ap);
 	va_end(ap);
 	return ret;
 }
@@ -164,7 +164,7 @@ int store_exec(struct store *st, const char *sql, const char *types, ...)
 	int ret;
 
 	va_start(ap, types);
-	ret = vquery(st, &s, sql, types, ap);
+	ret = store_vquery(st, &s, sql, types, ap);
 	va_end(ap);
 	if (ret != STORE_OK)
 		return ret;
@@ -181,7 +181,7 @@ int store_get_int(struct store *st, int64_t *out, bool *found, const char *sql, 
 	int ret;
 
 	va_start(ap, types);
-	ret = vquery(st, &s, sql, types, ap);
+	ret = store_vquery(st, &s, sql, types, ap);
 	va_end(ap);
 	if (ret != STORE_OK)
 		return ret;

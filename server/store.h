@@ -79,6 +79,7 @@ int store_finish(struct store *st, int ret);
  * Returns STORE_OK and the statement, or an error.
  */
 int store_query(struct store *st, struct store_stmt **out, const char *sql, const char *types, ...);
+int store_vquery(struct store *st, struct store_stmt **out, const char *sql, const char *types, va_list ap);
 /* Prepare, bind, step to completion, finalize. */
 int store_exec(struct store *st, const char *sql, const char *types, ...);
 /*
