@@ -1,10 +1,11 @@
 /*
  * meshgatectl host list | show | update | delete
- * meshgatectl node list | show | delete
+ * meshgatectl node list | show | delete | egress | ingress
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "ctl.h"
 
 static const struct column host_cols[] = {
@@ -22,6 +23,8 @@ static const struct column node_cols[] = {
 	{ "NAME", "host_name", COL_STR },
 	{ "ADDRESS", "address", COL_STR },
 	{ "ADDRESS6", "address6", COL_STR },
+	{ "INGRESS", "ingress", COL_STR },
+	{ "EGRESS", "egress", COL_EGRESS },
 	{ NULL, NULL, 0 },
 };
 
@@ -105,11 +108,103 @@ out:
 	return ret;
 }
 
+/* "CIDR" or "CIDR,nonat" (or ",nat") into {"range", "nat"} appended to body.ranges. */
+static int egress_range(struct args *a, json_t *body, const char *val)
+{
+	const char *comma = strchr(val, ','), *flag = comma ? comma + 1 : NULL;
+	struct mg_prefix p;
+	json_t *ranges, *r;
+	bool nat = true;
+	char *cidr;
+
+	if (flag && !strcmp(flag, "nonat"))
+		nat = false;
+	else if (flag && strcmp(flag, "nat")) {
+		usage_error(a->cmd, "--range: '%s' must be CIDR or CIDR,nonat", val);
+		a->bad = true;
+		return -1;
+	}
+	cidr = comma ? strndup(val, (size_t)(comma - val)) : strdup(val);
+	if (!cidr) {
+		errorx("out of memory");
+		exit(EXIT_FAIL);
+	}
+	if (mg_prefix_parse_canonical(cidr, &p) < 0) {
+		usage_error(a->cmd, "--range: '%s' is not a CIDR without host bits (e.g. 10.1.0.0/16)",
+			    cidr);
+		free(cidr);
+		a->bad = true;
+		return -1;
+	}
+	ranges = json_object_get(body, "ranges");
+	if (!ranges) {
+		ranges = json_array();
+		if (!ranges || json_object_set_new(body, "ranges", ranges) < 0) {
+			errorx("out of memory");
+			exit(EXIT_FAIL);
+		}
+	}
+	r = json_pack("{s:s, s:b}", "range", cidr, "nat", nat);
+	free(cidr);
+	if (!r || json_array_append_new(ranges, r) < 0) {
+		errorx("out of memory");
+		exit(EXIT_FAIL);
+	}
+	return 0;
+}
+
+/*
+ * Options of "node egress" (egress = true) and "node ingress": the PUT body
+ * in body, or *remove for --remove (DELETE).
+ */
+static int gateway_opts(struct args *a, struct ctl *c, json_t *body, bool egress, bool *remove)
+{
+	const char *val;
+
+	*remove = false;
+	while (args_peek(a) && !a->bad) {
+		if (args_global(a, c))
+			continue;
+		if (args_flag(a, "--remove")) {
+			*remove = true;
+			continue;
+		}
+		if (!egress)
+			return args_unexpected(a);
+		if (args_opt(a, "--range", &val)) {
+			if (egress_range(a, body, val) < 0)
+				return EXIT_USAGE;
+			continue;
+		}
+		if (args_flag(a, "--internet")) {
+			json_object_set_new(body, "internet_gateway", json_true());
+			continue;
+		}
+		if (args_flag(a, "--wins")) {
+			json_object_set_new(body, "wins", json_true());
+			continue;
+		}
+		if (a->bad)
+			return EXIT_USAGE;
+		return args_unexpected(a);
+	}
+	if (a->bad)
+		return EXIT_USAGE;
+	if (*remove && json_object_size(body))
+		return usage_error(a->cmd, "node egress: --remove excludes --range, --internet and --wins");
+	if (egress && !*remove && !json_object_get(body, "ranges") &&
+	    !json_object_get(body, "internet_gateway"))
+		return usage_error(a->cmd, "node egress: give --range CIDR[,nonat], --internet or --remove");
+	return EXIT_OK;
+}
+
 int cmd_node(struct ctl *c, int argc, char **argv, int start)
 {
-	static const char *const subs[] = { "list", "show", "delete", NULL };
+	static const char *const subs[] = { "list", "show", "delete", "egress", "ingress", NULL };
 	const char *sub, *net, *host = NULL;
 	char *path = NULL, *esc = NULL, *what = NULL;
+	bool gateway, remove = false;
+	json_t *body = NULL;
 	struct args a;
 	int ret;
 
@@ -119,11 +214,21 @@ int cmd_node(struct ctl *c, int argc, char **argv, int start)
 		return EXIT_USAGE;
 	if (strcmp(sub, "list") && !(host = args_positional(&a, "HOST_ID")))
 		return EXIT_USAGE;
-	ret = args_done(&a, c);
+	gateway = !strcmp(sub, "egress") || !strcmp(sub, "ingress");
+	if (gateway) {
+		body = json_object();
+		if (!body)
+			return EXIT_FAIL;
+		ret = gateway_opts(&a, c, body, !strcmp(sub, "egress"), &remove);
+	} else {
+		ret = args_done(&a, c);
+	}
 	if (ret != EXIT_OK)
-		return ret;
-	if (ctl_require_token(c) < 0)
-		return EXIT_FAIL;
+		goto out;
+	if (ctl_require_token(c) < 0) {
+		ret = EXIT_FAIL;
+		goto out;
+	}
 
 	if (!host) {
 		path = api_path("networks", net, "/nodes");
@@ -131,17 +236,23 @@ int cmd_node(struct ctl *c, int argc, char **argv, int start)
 		goto out;
 	}
 	esc = url_escape(host);
-	what = xasprintf("/nodes/%s", esc);
+	what = xasprintf("/nodes/%s%s%s", esc, gateway ? "/" : "", gateway ? sub : "");
 	path = api_path("networks", net, what);
 	free(what);
+	what = NULL;
 	if (!strcmp(sub, "show")) {
 		ret = run_get(c, path, NULL);
+	} else if (gateway) {
+		/* The answer is the node, shown as "key: value" lines. */
+		ret = run_send(c, remove ? "DELETE" : "PUT", path,
+			       remove || !json_object_size(body) ? NULL : body, NULL);
 	} else {
 		what = xasprintf("%s/%s", net, host);
 		ret = run_delete(c, path, "node", what);
 		free(what);
 	}
 out:
+	json_decref(body);
 	free(esc);
 	free(path);
 	return ret;

@@ -124,6 +124,16 @@ void json_wipe_string(json_t *obj, const char *key);
  */
 int api_call(struct ctl *c, const char *method, const char *path, json_t *body, json_t **out,
 	     long *status);
+/*
+ * GET of a non-JSON download. type is the media type expected on success
+ * ("text/plain", "image/png"); another type is an error. On success returns
+ * 0 with the body in *data (NUL-terminated, *len bytes before the NUL),
+ * freed with download_free (which wipes it). API and transport errors are
+ * reported as for api_call.
+ */
+int api_download(struct ctl *c, const char *path, const char *type, unsigned char **data,
+		 size_t *len);
+void download_free(unsigned char *data, size_t len);
 /* Percent-encodes one path segment or query value. Caller frees. */
 char *url_escape(const char *s);
 /* asprintf that exits on allocation failure. */
@@ -137,6 +147,7 @@ enum col_kind {
 	COL_TIME,	/* unix seconds or string, shown as ISO-8601 UTC */
 	COL_LIST,	/* array of scalars joined with ',' */
 	COL_USES,	/* enrollment key: "unlimited" or uses_remaining */
+	COL_EGRESS,	/* node egress: [{"range","nat","wins"}] as "CIDR[(nonat,wins)],..." */
 };
 struct column {
 	const char *header;
@@ -172,6 +183,7 @@ int cmd_node(struct ctl *c, int argc, char **argv, int start);
 int cmd_user(struct ctl *c, int argc, char **argv, int start);
 int cmd_token(struct ctl *c, int argc, char **argv, int start);
 int cmd_audit(struct ctl *c, int argc, char **argv, int start);
+int cmd_extclient(struct ctl *c, int argc, char **argv, int start);
 
 /* The exit code for an api_call result. */
 static inline int api_exit(int ret)

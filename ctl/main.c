@@ -51,7 +51,28 @@ static const struct command commands[] = {
 	{ "node", cmd_node,
 	  "  node list NETWORK\n"
 	  "  node show NETWORK HOST_ID\n"
-	  "  node delete NETWORK HOST_ID\n" },
+	  "  node delete NETWORK HOST_ID\n"
+	  "  node egress NETWORK HOST_ID --range CIDR[,nonat] [--range ...] [--internet] [--wins]\n"
+	  "        make the node an egress gateway for these ranges (replacing its ranges);\n"
+	  "        NAT is on unless \",nonat\"; --internet adds 0.0.0.0/0 and ::/0\n"
+	  "  node egress NETWORK HOST_ID --remove\n"
+	  "  node ingress NETWORK HOST_ID [--remove]\n" },
+	{ "extclient", cmd_extclient,
+	  "  extclient list [--network NAME]\n"
+	  "  extclient create NETWORK GATEWAY_HOST_ID NAME [--public-key KEY] [--dns IP ...]\n"
+	  "                   [--mtu N] [--keepalive N] [--site CIDR ...] [--full-tunnel]\n"
+	  "                   [--disabled] [--expires-in SECONDS] [--owner USER_ID]\n"
+	  "  extclient show ID\n"
+	  "  extclient update ID [--name NAME] [--enable | --disable]\n"
+	  "                   [--expires-in SECONDS | --no-expiry] [--dns IP ... | --no-dns]\n"
+	  "                   [--site CIDR ... | --no-sites] [--full-tunnel | --split-tunnel]\n"
+	  "                   [--mtu N] [--keepalive N]\n"
+	  "  extclient delete ID\n"
+	  "  extclient config ID [-o FILE]\n"
+	  "        the wg-quick .conf (with the private key) to stdout, or to FILE created 0600\n"
+	  "  extclient qr ID [--invert] [-o FILE.png | -o FILE.svg]\n"
+	  "        the .conf as a QR code on the terminal (--invert for light-on-dark),\n"
+	  "        or the server's PNG or SVG written to FILE (0600)\n" },
 	{ "user", cmd_user,
 	  "  user list\n"
 	  "  user show ID\n"

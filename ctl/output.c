@@ -128,6 +128,37 @@ static char *fmt_value(json_t *v, enum col_kind kind)
 	}
 }
 
+/* Egress ranges: "10.1.0.0/16,192.168.5.0/24(nonat),0.0.0.0/0(wins)"; "-" when none. */
+static char *fmt_egress(json_t *arr)
+{
+	const char *range;
+	char *s, *tmp, *esc;
+	bool nonat, wins;
+	size_t i;
+	json_t *e;
+
+	if (!json_is_array(arr))
+		return fmt_value(arr, COL_STR);
+	if (!json_array_size(arr))
+		return strdup("-");
+	s = strdup("");
+	json_array_foreach(arr, i, e) {
+		if (!s)
+			return NULL;
+		range = json_string_value(json_object_get(e, "range"));
+		nonat = json_is_false(json_object_get(e, "nat"));
+		wins = json_is_true(json_object_get(e, "wins"));
+		esc = escape_str(range ? range : "?");
+		tmp = xasprintf("%s%s%s%s%s%s%s", s, i ? "," : "", esc, nonat || wins ? "(" : "",
+				nonat ? "nonat" : "", nonat && wins ? "," : "",
+				wins ? "wins)" : nonat ? ")" : "");
+		free(esc);
+		free(s);
+		s = tmp;
+	}
+	return s;
+}
+
 static char *fmt_cell(json_t *row, const struct column *col)
 {
 	json_t *v;
@@ -140,6 +171,8 @@ static char *fmt_cell(json_t *row, const struct column *col)
 		return fmt_value(json_object_get(row, col->key), COL_STR);
 	}
 	v = json_object_get(row, col->key);
+	if (col->kind == COL_EGRESS)
+		return fmt_egress(v);
 	return fmt_value(v, col->kind);
 }
 
@@ -230,7 +263,9 @@ int print_object(FILE *f, json_t *obj)
 	}
 	json_object_foreach(obj, k, v) {
 		ek = escape_str(k);
-		ev = fmt_value(v, is_time_key(k) ? COL_TIME : COL_STR);
+		/* A node's egress ranges read as in the node table. */
+		ev = !strcmp(k, "egress") ? fmt_egress(v)
+					  : fmt_value(v, is_time_key(k) ? COL_TIME : COL_STR);
 		if (!ev) {
 			errorx("out of memory");
 			exit(EXIT_FAIL);

@@ -420,6 +420,10 @@ void handle_extclients_patch(struct request *req)
 	body = request_json(req, fields);
 	if (!body)
 		return;
+	if (json_object_size(body) == 0) {
+		reply_error(req, 400, "nothing to update");
+		goto out;
+	}
 	ret = store_begin(st);
 	if (ret != STORE_OK) {
 		reply_store_error(req, ret, "ext client");

@@ -51,6 +51,10 @@ static bool begin_on_node(struct request *req, struct node_ref *node)
 
 	if (!request_id_param(req, 1, &host))
 		return false;
+	/* Only PUT .../egress has a body; the others must not pretend to take one. */
+	if (strcmp(req->method, "PUT") || !strstr(req->path, "/egress"))
+		if (!request_no_body(req))
+			return false;
 	ret = store_begin(st);
 	if (ret == STORE_OK)
 		ret = node_lookup(st, req->params[0], host, node, &found);

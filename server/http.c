@@ -142,6 +142,18 @@ json_t *request_json(struct request *req, const struct mg_json_field *fields)
 	return obj;
 }
 
+bool request_no_body(struct request *req)
+{
+	static const struct mg_json_field none[] = { { 0 } };
+	json_t *obj;
+
+	if (req->body_len == 0)
+		return true;
+	obj = request_json(req, none);
+	json_decref(obj);
+	return obj != NULL;
+}
+
 /* Split the path into segments and match against the route table. */
 static const struct route *route_match(struct request *req, bool *path_known)
 {

@@ -116,6 +116,8 @@ json_t *request_json(struct request *req, const struct mg_json_field *fields);
 /* A query-string argument, or NULL. */
 const char *request_arg(struct request *req, const char *name);
 const char *request_header(struct request *req, const char *name);
+/* For routes that take no body: true when there is none (or "{}"); else replies 400/415. */
+bool request_no_body(struct request *req);
 
 /* auth.c */
 void auth_request(struct request *req);	/* fills req->auth from headers/cookie */

@@ -23,7 +23,11 @@ import test_networks  # noqa: E402,F401
 import test_keys_hosts  # noqa: E402,F401
 import test_bad_input  # noqa: E402,F401
 import test_ctl  # noqa: E402,F401
+import test_ctl_gateways  # noqa: E402,F401
 import test_broker  # noqa: E402,F401
+import test_gateways  # noqa: E402,F401
+import test_extclients  # noqa: E402,F401
+import test_expiry_authz  # noqa: E402,F401
 
 if __name__ == "__main__":
     sys.exit(harness.run_all(sys.argv[1:]))

@@ -455,7 +455,7 @@ def audit_actor_and_target_documented():
     entry records its target."""
     bad = []
     for e in S.admin("GET", "/audit", 200):
-        if not re.match(r"^(user:[A-Za-z0-9._-]+|host:[0-9]+|token:[0-9]+|setup)$", str(e["actor"])):
+        if not re.match(r"^(user:[A-Za-z0-9._-]+|host:[0-9]+|token:[0-9]+|setup|system)$", str(e["actor"])):
             bad.append("undocumented actor %r: %r" % (e["actor"], e))
         if not isinstance(e["target"], str) or not e["target"]:
             bad.append("empty target: %r" % (e,))
