@@ -22,6 +22,7 @@ static const struct command commands[] = {
 	{ "status", cmd_status },
 	{ "daemon", cmd_daemon },
 	{ "uninstall", cmd_uninstall },
+	{ "nat", cmd_nat },
 };
 
 static void usage(FILE *f)
@@ -37,6 +38,7 @@ static void usage(FILE *f)
 		"  daemon [--checkin-interval SECONDS]\n"
 		"                       run in the foreground: live updates, check-ins, repairs\n"
 		"  uninstall            leave, delete the interface, remove the state\n"
+		"  nat show [--json]    the gateway's nftables table with its counters\n"
 		"defaults: --state-dir $MESHGATE_STATE_DIR or %s,\n"
 		"          --interface $MESHGATE_INTERFACE or %s\n",
 		AGENT_PROG, AGENT_DEFAULT_STATE_DIR, AGENT_DEFAULT_IFNAME);

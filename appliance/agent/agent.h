@@ -190,6 +190,10 @@ int cmd_pull(const struct agent_opts *o, int argc, char **argv);
 int cmd_uninstall(const struct agent_opts *o, int argc, char **argv);
 int cmd_status(const struct agent_opts *o, int argc, char **argv);
 int cmd_daemon(const struct agent_opts *o, int argc, char **argv);
+int cmd_nat(const struct agent_opts *o, int argc, char **argv);
+
+/* gateway.c: nftables for this host's gateway roles (nat/), from CONFIG.gateway. */
+int gateway_apply(const char *ifname, json_t *cfg);
 
 /* cmd.c: loads the state and settles which interface it drives. Prints errors. */
 int agent_load(const struct agent_opts *o, struct agent_state *st);

@@ -337,7 +337,7 @@ int apply_config(const char *ifname, const mg_key private_key, json_t *cfg)
 		log_warnx("%s: cannot set the routes: %s", ifname, strerror(-ret));
 		goto out;
 	}
-	ret = 0;
+	ret = gateway_apply(ifname, cfg);
 out:
 	wg_free_device(want);
 	wg_free_device(have);

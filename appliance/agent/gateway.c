@@ -1,0 +1,168 @@
+/*
+ * Gateway roles on this host: the CONFIG's "gateway" section (egress
+ * ranges with their NAT flag, and what each ext client may reach) becomes
+ * the nftables table that nat/ owns. With no role the table is removed.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/agent.h"
+#include "log.h"
+#include "nat/nat.h"
+
+struct gw_parse {
+	struct nat_egress *egress;
+	size_t n_egress;
+	struct nat_client *clients;
+	size_t n_clients;
+	struct mg_prefix *dsts;		/* every client's destinations, back to back */
+	size_t n_dsts;
+	bool v4, v6;			/* which forwarding the roles need */
+};
+
+static void gw_parse_free(struct gw_parse *g)
+{
+	free(g->egress);
+	free(g->clients);
+	free(g->dsts);
+}
+
+static void note_family(struct gw_parse *g, const struct mg_prefix *p)
+{
+	if (p->ip.family == AF_INET)
+		g->v4 = true;
+	else
+		g->v6 = true;
+}
+
+static int parse_gateway(json_t *gw, struct gw_parse *g)
+{
+	json_t *egress = json_object_get(gw, "egress"), *clients = json_object_get(gw, "ingress_clients");
+	size_t i, k, total = 0;
+	json_t *v, *d;
+
+	memset(g, 0, sizeof(*g));
+	g->egress = calloc(json_array_size(egress) + 1, sizeof(*g->egress));
+	/* A client with an IPv6 address is two entries with the same destinations. */
+	g->clients = calloc(2 * json_array_size(clients) + 1, sizeof(*g->clients));
+	json_array_foreach(clients, i, v)
+		total += json_array_size(json_object_get(v, "allowed_destinations"));
+	g->dsts = calloc(total + 1, sizeof(*g->dsts));
+	if (!g->egress || !g->clients || !g->dsts)
+		return -ENOMEM;
+
+	json_array_foreach(egress, i, v) {
+		struct nat_egress *e = &g->egress[g->n_egress];
+
+		if (mg_prefix_parse(json_string_value(json_object_get(v, "range")), &e->range) < 0)
+			return -EINVAL;
+		e->nat = json_is_true(json_object_get(v, "nat"));
+		note_family(g, &e->range);
+		g->n_egress++;
+	}
+	json_array_foreach(clients, i, v) {
+		const struct mg_prefix *first = &g->dsts[g->n_dsts];
+		size_t n = 0;
+
+		json_array_foreach(json_object_get(v, "allowed_destinations"), k, d) {
+			if (mg_prefix_parse(json_string_value(d), &g->dsts[g->n_dsts]) < 0)
+				return -EINVAL;
+			g->n_dsts++;
+			n++;
+		}
+		static const char *const keys[] = { "address", "address6" };
+
+		for (k = 0; k < 2; k++) {
+			struct nat_client *c = &g->clients[g->n_clients];
+			json_t *a = json_object_get(v, keys[k]);
+
+			if (!json_is_string(a))
+				continue;
+			if (mg_prefix_parse(json_string_value(a), &c->addr) < 0)
+				return -EINVAL;
+			c->allowed = first;
+			c->n_allowed = n;
+			note_family(g, &c->addr);
+			g->n_clients++;
+		}
+	}
+	return 0;
+}
+
+int gateway_apply(const char *ifname, json_t *cfg)
+{
+	json_t *gw = json_object_get(cfg, "gateway");
+	struct gw_parse g;
+	struct nat_state s;
+	char err[512];
+	bool changed = false;
+	int ret;
+
+	ret = parse_gateway(gw, &g);
+	if (ret < 0) {
+		log_warnx("%s: the gateway section of the configuration is malformed", ifname);
+		goto out;
+	}
+	if (!g.n_egress && !g.n_clients) {
+		/* No role: nothing of ours stays in the firewall. */
+		ret = nat_remove();
+		if (ret < 0)
+			log_warnx("cannot remove the nftables table inet meshgate: %s", strerror(-ret));
+		goto out;
+	}
+	ret = nat_forwarding_enable(g.v4, g.v6, &changed);
+	if (ret < 0) {
+		log_warnx("cannot enable forwarding for the gateway role: %s", strerror(-ret));
+		goto out;
+	}
+	if (changed)
+		log_info("enabled %s%s%s forwarding for the gateway role", g.v4 ? "IPv4" : "",
+			 g.v4 && g.v6 ? " and " : "", g.v6 ? "IPv6" : "");
+	s = (struct nat_state){
+		.ifname = ifname, .egress = g.egress, .n_egress = g.n_egress,
+		.clients = g.clients, .n_clients = g.n_clients,
+	};
+	ret = nat_apply(&s, err, sizeof(err));
+	if (ret < 0)
+		log_warnx("cannot apply the gateway firewall: %s", err);
+	else
+		log_debug("nftables: %zu egress range(s), %zu ext client filter(s)", g.n_egress, g.n_clients);
+out:
+	gw_parse_free(&g);
+	return ret;
+}
+
+int cmd_nat(const struct agent_opts *o, int argc, char **argv)
+{
+	bool json = false;
+	char *text = NULL;
+	int ret;
+
+	if (argc < 2 || strcmp(argv[1], "show")) {
+		fprintf(stderr, "usage: meshgate nat show [--json]\n");
+		return 2;
+	}
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--json")) {
+			json = true;
+		} else {
+			fprintf(stderr, "meshgate nat show: unknown option %s\n", argv[i]);
+			return 2;
+		}
+	}
+	ret = json ? nat_show_json(&text) : nat_show(&text);
+	if (ret == -ENOENT) {
+		fprintf(stderr, "meshgate: no nftables table inet meshgate (this host has no gateway role)\n");
+		return 1;
+	}
+	if (ret < 0) {
+		fprintf(stderr, "meshgate: cannot read the nftables table: %s\n", strerror(-ret));
+		return 1;
+	}
+	fputs(text, stdout);
+	if (text[0] && text[strlen(text) - 1] != '\n')
+		fputc('\n', stdout);
+	free(text);
+	return 0;
+}
