@@ -11,7 +11,7 @@ libnftnl-dev libqrencode-dev libpng-dev
 libcmocka-dev
 sqlite3 curl python3 ca-certificates
 mosquitto mosquitto-clients
-nftables zbar-tools qrencode wireguard-tools wireguard-go iproute2
+nftables zbar-tools qrencode wireguard-tools wireguard-go iproute2 iputils-ping
 "
 
 missing=""
