@@ -77,6 +77,9 @@ void handle_extclient_qr_svg(struct request *req);
 int extclient_changeset(struct server *srv, struct changeset *cs, const char *action, const char *name,
 			int64_t client_id);
 
+/* static.c */
+void handle_static(struct request *req);
+
 /* api_audit.c */
 void handle_audit_list(struct request *req);
 

@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "handlers.h"
 #include "http.h"
 #include "key.h"
 #include "log.h"
@@ -222,6 +223,14 @@ static void dispatch(struct request *req)
 		return;
 	}
 	route = route_match(req, &path_known);
+	/* Everything outside /api/ is the console's static files. */
+	if (!route && strncmp(req->path, "/api/", 5)) {
+		if (strcmp(req->method, "GET") && strcmp(req->method, "HEAD"))
+			reply_error(req, 405, "method %s not allowed here", req->method);
+		else
+			handle_static(req);
+		return;
+	}
 	if (!route) {
 		if (path_known)
 			reply_error(req, 405, "method %s not allowed here", req->method);
@@ -254,8 +263,14 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct request *r
 	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
 	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	MHD_add_response_header(resp, "Content-Security-Policy",
+	/* The console: its own files only, no inline script; the API: nothing at all. */
+	MHD_add_response_header(resp, "Content-Security-Policy", req->is_console ?
+				"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+				"connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; "
+				"form-action 'self'; frame-ancestors 'none'" :
 				"default-src 'none'; frame-ancestors 'none'");
+	MHD_add_response_header(resp, "Cross-Origin-Opener-Policy", "same-origin");
+	MHD_add_response_header(resp, "Cross-Origin-Resource-Policy", "same-origin");
 	if (req->set_cookie)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, req->set_cookie);
 	if (req->content_disposition)

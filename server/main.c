@@ -25,7 +25,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: meshgated --data-dir DIR [--listen ADDR:PORT] [--public-url URL]\n"
 		"                 [--db URL] [--port-file FILE] [--log-level debug|info|warn|error]\n"
-		"                 [--broker mqtt://HOST:PORT --broker-admin-file FILE [--broker-public-url URL]]\n");
+		"                 [--broker mqtt://HOST:PORT --broker-admin-file FILE [--broker-public-url URL]]\n"
+		"                 [--web-dir DIR]\n");
 	exit(2);
 }
 
@@ -87,6 +88,7 @@ int main(int argc, char **argv)
 		{ "port-file", required_argument, NULL, 'p' },
 		{ "log-level", required_argument, NULL, 'v' },
 		{ "broker", required_argument, NULL, 'm' },
+		{ "web-dir", required_argument, NULL, 'w' },
 		{ "broker-public-url", required_argument, NULL, 'M' },
 		{ "broker-admin-file", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
@@ -125,6 +127,10 @@ int main(int argc, char **argv)
 			break;
 		case 'm':
 			broker_url = optarg;
+			break;
+		case 'w':
+			if (!realpath(optarg, srv.web_dir))
+				fatal("--web-dir %s", optarg);
 			break;
 		case 'M':
 			broker_public = optarg;

@@ -29,6 +29,7 @@ struct server {
 	pthread_mutex_t publish_mu;
 	char data_dir[PATH_MAX];
 	char public_url[256];
+	char web_dir[PATH_MAX];		/* the console's static files; "" = no console */
 
 	/* First-run setup: the hash of the one-time token while no user exists. */
 	pthread_mutex_t setup_mu;
@@ -80,6 +81,7 @@ struct request {
 	char *set_cookie;
 	char *content_disposition;
 	unsigned retry_after;
+	bool is_console;		/* a console page: its own Content-Security-Policy */
 };
 
 typedef void (*handler_fn)(struct request *req);
