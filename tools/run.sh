@@ -16,7 +16,7 @@ rm -f "$DATA/server/port"
 sh tools/broker-setup.sh "$DATA" "$BPORT" 127.0.0.1
 mosquitto -c "$DATA/mosquitto.conf" 2>"$DATA/mosquitto.log" &
 mpid=$!
-"$BUILD/meshgated" --data-dir "$DATA/server" --listen "$LISTEN" --port-file "$DATA/server/port" \
+"$BUILD/meshgated" --data-dir "$DATA/server" --listen "$LISTEN" --port-file "$DATA/server/port" --web-dir web \
 	--broker "mqtt://127.0.0.1:$BPORT" --broker-admin-file "$DATA/broker-admin" &
 pid=$!
 trap 'kill -TERM $pid $mpid 2>/dev/null; wait $pid $mpid 2>/dev/null; exit 0' INT TERM
