@@ -135,3 +135,19 @@ clean:
 	rm -rf build
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# Benchmarks (tests/bench, see tests/bench/run.sh): figures are printed as
+# ratios against an anchor measured in the same run; results go to
+# tests/bench/results/*.json. Needs root (namespaces, WireGuard, nftables).
+BENCH_SRC  := $(wildcard tests/bench/bench_*.c)
+BENCH_BIN  := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/tests/bench/%)
+
+.PHONY: bench
+.SECONDARY: $(BENCH_BIN:%=%.o)
+$(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(LIBAGENT) $(LIBNAT) $(LIBEXT) $(LIBMG)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+bench:
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_BIN)
+	$(Q)BUILD=$(BUILD) sh tests/bench/run.sh

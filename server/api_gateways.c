@@ -272,3 +272,17 @@ void handle_node_ingress_delete(struct request *req)
 		ret = store_exec(st, "UPDATE nodes SET ingress = 0 WHERE id = ?", "i", node.node_id);
 	finish_node_change(req, &node, "node.ingress_remove", ret);
 }
+
+static json_t *ingress_row(struct store *st, struct store_stmt *s)
+{
+	return json_pack("{s:s, s:I, s:s}", "network", store_col_text(s, 0), "gateway_host_id",
+			 (json_int_t)store_col_int(s, 1), "gateway_name", store_col_text(s, 2));
+}
+
+/* What a user needs to create their own ext client: the ingress gateways (no other details). */
+void handle_ingress_gateways_list(struct request *req)
+{
+	reply_rows(req, ingress_row, "ingress gateways",
+		   "SELECT net.name, h.id, h.name FROM nodes n JOIN networks net ON net.id = n.network_id"
+		   " JOIN hosts h ON h.id = n.host_id WHERE n.ingress = 1 ORDER BY net.name, h.name", NULL);
+}

@@ -31,7 +31,7 @@ static json_t *text_or_null(struct store_stmt *s, int col)
 static json_t *host_json(struct store *st, struct store_stmt *h)
 {
 	int64_t id = store_col_int(h, 0);
-	json_t *locals = json_array();
+	json_t *locals = json_array(), *tags = json_array();
 	struct store_stmt *s;
 	char ep[300];
 
@@ -41,8 +41,13 @@ static json_t *host_json(struct store *st, struct store_stmt *h)
 			json_array_append_new(locals, json_string(store_col_text(s, 0)));
 		store_finalize(s);
 	}
+	if (store_query(st, &s, "SELECT tag FROM host_tags WHERE host_id = ? ORDER BY tag", "i", id) == STORE_OK) {
+		while (store_step(s) == STORE_ROW)
+			json_array_append_new(tags, json_string(store_col_text(s, 0)));
+		store_finalize(s);
+	}
 	host_effective_endpoint(ep, sizeof(ep), store_col_text(h, 4), store_col_text(h, 5), store_col_int(h, 3));
-	return json_pack("{s:I, s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:s, s:s, s:I, s:o, s:I, s:b}",
+	return json_pack("{s:I, s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:s, s:s, s:I, s:o, s:I, s:b, s:o}",
 			 "id", (json_int_t)id, "name", store_col_text(h, 1), "public_key", store_col_text(h, 2),
 			 "listen_port", (json_int_t)store_col_int(h, 3),
 			 "endpoint", ep[0] ? json_string(ep) : json_null(),
@@ -51,7 +56,8 @@ static json_t *host_json(struct store *st, struct store_stmt *h)
 			 "revision", (json_int_t)store_col_int(h, 8),
 			 "last_checkin", json_time_or_null(store_col_null(h, 9), store_col_int(h, 9)),
 			 "created_at", (json_int_t)store_col_int(h, 10),
-			 "online", !store_col_null(h, 9) && store_col_int(h, 9) >= now_unix() - ONLINE_WINDOW);
+			 "online", !store_col_null(h, 9) && store_col_int(h, 9) >= now_unix() - ONLINE_WINDOW,
+			 "tags", tags);
 }
 
 static json_t *host_by_id(struct store *st, int64_t id)
@@ -68,7 +74,8 @@ static json_t *host_by_id(struct store *st, int64_t id)
 }
 
 #define NODE_SELECT "SELECT net.name, h.id, h.name, n.address, n.address6, n.connected, n.created_at," \
-		    " h.last_checkin, n.ingress, n.id" \
+		    " h.last_checkin, n.ingress, n.id," \
+		    " (SELECT MAX(last_handshake) FROM peer_stats ps WHERE ps.peer_key = h.public_key)" \
 		    " FROM nodes n JOIN hosts h ON h.id = n.host_id JOIN networks net ON net.id = n.network_id"
 
 /* Inside the lock. */
@@ -85,13 +92,16 @@ static json_t *node_json(struct store *st, struct store_stmt *s)
 								"wins", (int)store_col_int(e, 2)));
 		store_finalize(e);
 	}
-	return json_pack("{s:s, s:I, s:s, s:s, s:o, s:b, s:I, s:o, s:b, s:b, s:o}", "network", store_col_text(s, 0),
+	return json_pack("{s:s, s:I, s:s, s:s, s:o, s:b, s:I, s:o, s:b, s:b, s:o, s:o}", "network", store_col_text(s, 0),
 			 "host_id", (json_int_t)store_col_int(s, 1), "host_name", store_col_text(s, 2),
 			 "address", store_col_text(s, 3), "address6", text_or_null(s, 4),
 			 "connected", (int)store_col_int(s, 5), "created_at", (json_int_t)store_col_int(s, 6),
 			 "last_checkin", json_time_or_null(store_col_null(s, 7), store_col_int(s, 7)),
 			 "online", !store_col_null(s, 7) && store_col_int(s, 7) >= now_unix() - ONLINE_WINDOW,
-			 "ingress", (int)store_col_int(s, 8), "egress", egress);
+			 "ingress", (int)store_col_int(s, 8), "egress", egress,
+			 /* The newest handshake any peer reported with this host (0: none yet). */
+			 "last_handshake", store_col_null(s, 10) || !store_col_int(s, 10) ? json_null() :
+					   json_integer(store_col_int(s, 10)));
 }
 
 int node_json_list(struct store *st, json_t *arr, const char *net_name, int64_t host_id)
@@ -258,6 +268,11 @@ static int register_in_tx(struct request *req, const char *key, const char *pubk
 		if (ret != STORE_OK)
 			return ret;
 	}
+	/* A key's tags are given to the hosts that join with it (they select ACL rules). */
+	ret = store_exec(st, "INSERT INTO host_tags (host_id, tag) SELECT ?, tag FROM enrollment_key_tags"
+			 " WHERE key_id = ? ON CONFLICT DO NOTHING", "ii", *host_id, key_id);
+	if (ret != STORE_OK)
+		return ret;
 
 	ret = changeset_begin(cs, req->srv, "node.join", name, *host_id);
 	for (unsigned n = 0; n < nnets && ret == STORE_OK; n++) {
@@ -425,6 +440,7 @@ void handle_hosts_get(struct request *req)
 
 void handle_hosts_patch(struct request *req)
 {
+	json_t *tags = NULL;
 	struct store *st = req->srv->st;
 	const char *name = NULL, *endpoint = NULL;
 	int64_t port = 0, id, other;
@@ -434,9 +450,13 @@ void handle_hosts_patch(struct request *req)
 		{ .name = "listen_port", .type = MG_JSON_INT, .out = &port, .min = 1, .max = 65535, .present = &has_port },
 		{ .name = "endpoint", .type = MG_JSON_STRING, .out = &endpoint, .nullable = true,
 		  .present = &has_endpoint },
+		{ .name = "tags", .type = MG_JSON_ARRAY, .out = &tags },
 		{ 0 }
 	};
 	struct changeset cs = { .srv = req->srv };
+	json_t *tag;
+	char err[200];
+	size_t ti;
 	json_t *body, *host = NULL;
 	int ret;
 
@@ -447,7 +467,19 @@ void handle_hosts_patch(struct request *req)
 		return;
 	if (!check_host_fields(req, name, endpoint, NULL, NULL, NULL))
 		goto out;
-	if (!name && !has_port && !has_endpoint) {
+	if (tags && mg_json_string_array(tags, "tags", 32, err, sizeof(err)) < 0) {
+		reply_error(req, 400, "%s", err);
+		goto out;
+	}
+	json_array_foreach(tags, ti, tag) {
+		const char *msg = mg_check_host_name(json_string_value(tag));
+
+		if (msg) {
+			reply_error(req, 400, "tags: %s", msg);
+			goto out;
+		}
+	}
+	if (!name && !has_port && !has_endpoint && !tags) {
 		reply_error(req, 400, "nothing to update");
 		goto out;
 	}
@@ -475,6 +507,13 @@ void handle_hosts_patch(struct request *req)
 		ret = store_exec(st, "UPDATE hosts SET listen_port = ? WHERE id = ?", "ii", port, id);
 	if (ret == STORE_OK && has_endpoint)
 		ret = store_exec(st, "UPDATE hosts SET endpoint_override = ? WHERE id = ?", "ti", endpoint, id);
+	if (ret == STORE_OK && tags) {
+		ret = store_exec(st, "DELETE FROM host_tags WHERE host_id = ?", "i", id);
+		json_array_foreach(tags, ti, tag)
+			if (ret == STORE_OK)
+				ret = store_exec(st, "INSERT INTO host_tags (host_id, tag) VALUES (?, ?) ON CONFLICT DO NOTHING",
+						 "it", id, json_string_value(tag));
+	}
 	if (ret == STORE_OK)
 		ret = changeset_begin(&cs, req->srv, "host.update", req->params[0], id);
 	if (ret == STORE_OK)
@@ -482,8 +521,8 @@ void handle_hosts_patch(struct request *req)
 	if (ret == STORE_OK)
 		ret = changeset_apply(&cs);
 	if (ret == STORE_OK)
-		ret = audit(req, "host.update", req->params[0], "%s%s%s", name ? "name " : "", has_port ? "listen_port " : "",
-			    has_endpoint ? "endpoint" : "");
+		ret = audit(req, "host.update", req->params[0], "%s%s%s%s", name ? "name " : "",
+			    has_port ? "listen_port " : "", has_endpoint ? "endpoint " : "", tags ? "tags" : "");
 	if (ret == STORE_OK)
 		host = host_by_id(st, id);
 	ret = changeset_commit(&cs, ret);

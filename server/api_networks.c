@@ -142,7 +142,11 @@ void handle_networks_create(struct request *req)
 	body = request_json(req, fields);
 	if (!body)
 		return;
-	if ((msg = mg_check_network_name(name)) || (msg = check_policy(policy))) {
+	if ((msg = mg_check_network_name(name))) {
+		reply_error(req, 400, "name: %s", msg);
+		goto out;
+	}
+	if ((msg = check_policy(policy))) {
 		reply_error(req, 400, "%s", msg);
 		goto out;
 	}

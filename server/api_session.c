@@ -49,7 +49,11 @@ void handle_setup_post(struct request *req)
 	body = request_json(req, fields);
 	if (!body)
 		return;
-	if ((msg = mg_check_user_name(username)) || (msg = password_check(password))) {
+	if ((msg = mg_check_user_name(username))) {
+		reply_error(req, 400, "username: %s", msg);
+		goto out;
+	}
+	if ((msg = password_check(password))) {
 		reply_error(req, 400, "%s", msg);
 		goto out;
 	}
@@ -231,10 +235,14 @@ void handle_me(struct request *req)
 		store_finalize(s);
 	}
 	store_unlock(req->srv->st);
-	if (user)
-		reply_json(req, 200, user);
-	else
+	if (!user) {
 		reply_error(req, 404, "user not found");
+		return;
+	}
+	/* A new tab of the console has the cookie but not the CSRF value: give it here. */
+	if (req->auth.via_cookie)
+		json_object_set_new(user, "csrf", json_string(req->auth.csrf));
+	reply_json(req, 200, user);
 }
 
 void handle_me_password(struct request *req)

@@ -79,7 +79,11 @@ void handle_users_create(struct request *req)
 	body = request_json(req, fields);
 	if (!body)
 		return;
-	if ((msg = mg_check_user_name(username)) || (msg = password_check(password)) || (msg = check_role(role))) {
+	if ((msg = mg_check_user_name(username))) {
+		reply_error(req, 400, "username: %s", msg);
+		goto out;
+	}
+	if ((msg = password_check(password)) || (msg = check_role(role))) {
 		reply_error(req, 400, "%s", msg);
 		goto out;
 	}

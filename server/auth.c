@@ -160,6 +160,7 @@ void auth_request(struct request *req)
 		}
 		csrf_for_session(want, token);
 		req->auth.csrf_ok = sent && mg_streq_ct(sent, want);
+		memcpy(req->auth.csrf, want, sizeof(want));
 	}
 }
 

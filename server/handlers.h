@@ -56,6 +56,7 @@ void handle_node_egress_put(struct request *req);
 void handle_node_egress_delete(struct request *req);
 void handle_node_ingress_put(struct request *req);
 void handle_node_ingress_delete(struct request *req);
+void handle_ingress_gateways_list(struct request *req);
 
 /* api_agent.c */
 void handle_host_self_broker(struct request *req);
@@ -76,6 +77,11 @@ void handle_extclient_qr_svg(struct request *req);
 /* Record that a client's gateway changed (it and its network hear of it). Inside the transaction. */
 int extclient_changeset(struct server *srv, struct changeset *cs, const char *action, const char *name,
 			int64_t client_id);
+
+/* api_acl.c */
+void handle_acl_get(struct request *req);
+void handle_acl_rule_create(struct request *req);
+void handle_acl_rule_delete(struct request *req);
 
 /* static.c */
 void handle_static(struct request *req);

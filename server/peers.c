@@ -170,12 +170,16 @@ static int node_gateway_allowed(struct store *st, int64_t node_id, int64_t netwo
 
 static int peers_of(struct store *st, int64_t host_id, int64_t peer_host, json_t *peers)
 {
+	struct acl_cache *acl = acl_cache_new(st);
 	json_t *cur = NULL, *allowed = NULL;
 	int64_t cur_id = 0;
 	struct store_stmt *s;
+	bool tunnel;
 	char ep[300];
 	int ret;
 
+	if (!acl)
+		return STORE_ERR;
 	ret = store_query(st, &s,
 			  "SELECT h.id, h.name, h.public_key, h.endpoint_override, h.observed_ip, h.listen_port,"
 			  "       n.address, n.address6, net.keepalive, net.ipv6_range, n.id, net.id"
@@ -185,11 +189,19 @@ static int peers_of(struct store *st, int64_t host_id, int64_t peer_host, json_t
 			  " JOIN networks net ON net.id = n.network_id"
 			  " WHERE mine.host_id = ? AND n.connected = 1 AND (? = 0 OR n.host_id = ?)"
 			  " ORDER BY h.id, net.name", "iii", host_id, peer_host, peer_host);
-	if (ret != STORE_OK)
+	if (ret != STORE_OK) {
+		acl_cache_free(acl);
 		return ret;
+	}
 	while ((ret = store_step(s)) == STORE_ROW) {
 		int64_t id = store_col_int(s, 0);
 
+		/* A pair the network's ACL denies shares nothing in it (no tunnel unless another network allows). */
+		ret = acl_tunnel_allowed(acl, store_col_int(s, 11), host_id, id, &tunnel);
+		if (ret != STORE_OK)
+			break;
+		if (!tunnel)
+			continue;
 		if (id != cur_id) {
 			host_effective_endpoint(ep, sizeof(ep), store_col_text(s, 3), store_col_text(s, 4),
 						store_col_int(s, 5));
@@ -210,6 +222,7 @@ static int peers_of(struct store *st, int64_t host_id, int64_t peer_host, json_t
 			break;
 	}
 	store_finalize(s);
+	acl_cache_free(acl);
 	return ret < 0 ? ret : STORE_OK;
 }
 

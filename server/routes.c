@@ -28,6 +28,9 @@ const struct route routes[] = {
 	{ "GET", "/api/v1/networks/*", ACCESS_ADMIN, handle_networks_get },
 	{ "PATCH", "/api/v1/networks/*", ACCESS_ADMIN, handle_networks_patch },
 	{ "DELETE", "/api/v1/networks/*", ACCESS_ADMIN, handle_networks_delete },
+	{ "GET", "/api/v1/networks/*/acl", ACCESS_ADMIN, handle_acl_get },
+	{ "POST", "/api/v1/networks/*/acl/rules", ACCESS_ADMIN, handle_acl_rule_create },
+	{ "DELETE", "/api/v1/networks/*/acl/rules/*", ACCESS_ADMIN, handle_acl_rule_delete },
 	{ "GET", "/api/v1/networks/*/nodes", ACCESS_ADMIN, handle_nodes_list },
 	{ "GET", "/api/v1/networks/*/nodes/*", ACCESS_ADMIN, handle_nodes_get },
 	{ "DELETE", "/api/v1/networks/*/nodes/*", ACCESS_ADMIN, handle_nodes_delete },
@@ -51,6 +54,7 @@ const struct route routes[] = {
 	{ "PATCH", "/api/v1/hosts/*", ACCESS_ADMIN, handle_hosts_patch },
 	{ "DELETE", "/api/v1/hosts/*", ACCESS_ADMIN, handle_hosts_delete },
 
+	{ "GET", "/api/v1/ingress-gateways", ACCESS_USER, handle_ingress_gateways_list },
 	{ "GET", "/api/v1/extclients", ACCESS_USER, handle_extclients_list },
 	{ "POST", "/api/v1/extclients", ACCESS_USER, handle_extclients_create },
 	{ "GET", "/api/v1/extclients/*", ACCESS_USER, handle_extclients_get },

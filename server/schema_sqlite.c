@@ -162,6 +162,26 @@ const char *const sqlite_migrations[] = {
 	"  client_id INTEGER NOT NULL REFERENCES ext_clients(id) ON DELETE CASCADE,"
 	"  range TEXT NOT NULL,"
 	"  PRIMARY KEY (client_id, range));",
+
+	/* 2 -> 3: access control: host tags and rules between selectors. */
+	"CREATE TABLE host_tags ("
+	"  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+	"  tag TEXT NOT NULL,"
+	"  PRIMARY KEY (host_id, tag));"
+	"CREATE INDEX host_tags_tag ON host_tags(tag);"
+	"CREATE TABLE acl_rules ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  network_id INTEGER NOT NULL REFERENCES networks(id) ON DELETE CASCADE,"
+	"  src_kind TEXT NOT NULL CHECK (src_kind IN ('any', 'node', 'tag', 'extclient')),"
+	"  src_value TEXT NOT NULL DEFAULT '',"
+	"  dst_kind TEXT NOT NULL CHECK (dst_kind IN ('any', 'node', 'tag', 'extclient', 'egress')),"
+	"  dst_value TEXT NOT NULL DEFAULT '',"
+	"  action TEXT NOT NULL CHECK (action IN ('allow', 'deny')),"
+	"  proto TEXT NOT NULL DEFAULT 'any' CHECK (proto IN ('any', 'tcp', 'udp', 'icmp')),"
+	"  port_from INTEGER,"
+	"  port_to INTEGER,"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE INDEX acl_rules_network ON acl_rules(network_id);",
 };
 
 const unsigned sqlite_n_migrations = sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]);

@@ -48,6 +48,7 @@ struct auth {
 	int64_t api_token_id;	/* 0 unless authenticated by an API token */
 	bool via_cookie;
 	bool csrf_ok;		/* cookie auth only: the X-CSRF-Token header matched */
+	char csrf[MG_HASH_HEX_LEN];	/* cookie auth only: the session's CSRF value */
 	int64_t host_id;
 	char actor[96];		/* for the audit log: "user:alice", "host:3" */
 };
@@ -199,6 +200,12 @@ void expiry_stop(void);
  */
 int network_allocate(struct store *st, int64_t network_id, const char *range_text, bool v6, bool from_top,
 		     char *out, size_t outlen);
+
+/* acl.c: whether two hosts of a network get a tunnel, by its policy and rules. */
+struct acl_cache;
+struct acl_cache *acl_cache_new(struct store *st);
+void acl_cache_free(struct acl_cache *c);
+int acl_tunnel_allowed(struct acl_cache *c, int64_t network_id, int64_t a, int64_t b, bool *allowed);
 
 /* peers.c */
 json_t *host_config(struct store *st, int64_t host_id);

@@ -12,7 +12,13 @@ libcmocka-dev
 sqlite3 curl python3 ca-certificates
 mosquitto mosquitto-clients
 nftables zbar-tools qrencode wireguard-tools wireguard-go iproute2 iputils-ping
+postgresql postgresql-client chromium
 "
+# Node.js and npm run the browser tests (tests/web). A machine may already
+# have them from another source (its own nodejs package bundles npm): only
+# when the commands are missing are Debian's packages wanted.
+command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 
 missing=""
 for p in $PKGS; do

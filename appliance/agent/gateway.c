@@ -62,17 +62,24 @@ static int parse_gateway(json_t *gw, struct gw_parse *g)
 		g->n_egress++;
 	}
 	json_array_foreach(clients, i, v) {
-		const struct mg_prefix *first = &g->dsts[g->n_dsts];
-		size_t n = 0;
-
-		json_array_foreach(json_object_get(v, "allowed_destinations"), k, d) {
-			if (mg_prefix_parse(json_string_value(d), &g->dsts[g->n_dsts]) < 0)
-				return -EINVAL;
-			g->n_dsts++;
-			n++;
-		}
+		/* nat/ filters per address family: each address gets its own family's destinations. */
 		static const char *const keys[] = { "address", "address6" };
+		const struct mg_prefix *first[2];
+		size_t n[2] = { 0, 0 }, f;
 
+		for (f = 0; f < 2; f++) {
+			first[f] = &g->dsts[g->n_dsts];
+			json_array_foreach(json_object_get(v, "allowed_destinations"), k, d) {
+				struct mg_prefix p;
+
+				if (mg_prefix_parse(json_string_value(d), &p) < 0)
+					return -EINVAL;
+				if ((p.ip.family == AF_INET) != (f == 0))
+					continue;
+				g->dsts[g->n_dsts++] = p;
+				n[f]++;
+			}
+		}
 		for (k = 0; k < 2; k++) {
 			struct nat_client *c = &g->clients[g->n_clients];
 			json_t *a = json_object_get(v, keys[k]);
@@ -81,8 +88,9 @@ static int parse_gateway(json_t *gw, struct gw_parse *g)
 				continue;
 			if (mg_prefix_parse(json_string_value(a), &c->addr) < 0)
 				return -EINVAL;
-			c->allowed = first;
-			c->n_allowed = n;
+			f = c->addr.ip.family == AF_INET ? 0 : 1;
+			c->allowed = first[f];
+			c->n_allowed = n[f];
 			note_family(g, &c->addr);
 			g->n_clients++;
 		}

@@ -14,9 +14,9 @@ ST = {}
 KEY_KEYS = {"id", "networks", "uses_remaining", "unlimited", "expires_at", "tags", "created_at"}
 HOST_KEYS = {"id", "name", "public_key", "listen_port", "endpoint", "endpoint_override",
              "observed_ip", "local_endpoints", "os", "version", "revision", "last_checkin",
-             "created_at", "online"}
+             "created_at", "online", "tags"}
 NODE_KEYS = {"network", "host_id", "host_name", "address", "address6", "connected", "created_at",
-             "last_checkin", "online", "ingress", "egress"}
+             "last_checkin", "online", "ingress", "egress", "last_handshake"}
 CONFIG_KEYS = {"host_id", "name", "revision", "listen_port", "mtu", "addresses", "networks", "peers",
                "gateway"}
 PEER_KEYS = {"host_id", "name", "public_key", "endpoint", "allowed_ips", "persistent_keepalive"}

@@ -149,6 +149,8 @@ def bearer_session_works():
 def cookie_works_for_get():
     r = S.request("GET", "/me", cookie=ST["cookie"])
     eq(r.status, 200, "GET /me with the cookie")
+    # A console tab that has only the cookie learns the session's CSRF value here.
+    eq(r.body.pop("csrf", None), ST["csrf"], "csrf of the cookie's session")
     check_user(r.body, ADMIN, "admin")
     eq(S.request("GET", "/networks", cookie=ST["cookie"]).status, 200, "GET /networks with cookie")
 

@@ -4,9 +4,10 @@
 # wg, mosquitto (+ dynamic-security plugin), ping, python3.
 #
 #   lab_init                 prefix, temp dir, traps (call first)
-#   lab_up                   namespaces ${P}wan (router), ${P}srv, ${P}n1..${P}n4,
+#   lab_up [N...]            namespaces ${P}wan (router), ${P}srv, ${P}nN (default n1..n4),
 #                            each leaf on 198.18.K.0/24 (.2) with a default route via
 #                            the wan (.1): srv K=1, nN K=10+N; no NAT anywhere
+#   lab_leaf NAME K          one more leaf (test_gateways: gw K=20, phone K=21)
 #   lab_down                 kills every process in our namespaces, deletes them,
 #                            removes our UAPI sockets and the temp dir (EXIT trap)
 #   server_start / broker_start / server_stop / broker_stop / api_setup
@@ -157,15 +158,19 @@ wan_ip() {
 	case $1 in
 	srv) echo "$SRV_IP" ;;
 	n*) echo "198.18.$((10 + ${1#n})).2" ;;
+	gw) echo "198.18.20.2" ;;
+	phone) echo "198.18.21.2" ;;
 	esac
 }
 
+# shellcheck disable=SC2120	# the node list is optional
 lab_up() {
+	local i nodes=("$@")
+	[ $# -gt 0 ] || nodes=(1 2 3 4)
 	lab_ns_add wan || return 1
 	nsx wan sysctl -qw net.ipv4.ip_forward=1 || return 1
 	lab_leaf srv 1 || return 1
-	local i
-	for i in 1 2 3 4; do
+	for i in "${nodes[@]}"; do
 		lab_leaf "n$i" $((10 + i)) || return 1
 		LAB_IFS+=("$(ifname "n$i")")
 	done
@@ -278,6 +283,16 @@ server_stop() { local p=$SRVD_PID; SRVD_PID=; stop_proc "$p"; }
 # api METHOD PATH [BODY]: an admin call; prints the JSON response.
 api() {
 	nsx srv python3 "$MGAPI" call "$API_URL" "$ADMIN_TOKEN" "$@"
+}
+
+# api_status METHOD PATH [BODY]: an admin call; prints only the HTTP status.
+api_status() {
+	nsx srv python3 "$MGAPI" status "$API_URL" "$ADMIN_TOKEN" "$@"
+}
+
+# api_download PATH FILE: an admin GET; the raw body into FILE.
+api_download() {
+	nsx srv python3 "$MGAPI" download "$API_URL" "$ADMIN_TOKEN" "$@"
 }
 
 api_setup() {

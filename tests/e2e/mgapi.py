@@ -9,6 +9,10 @@
   mgapi.py call URL TOKEN METHOD PATH [JSON_BODY]
         prints the JSON response; exit 1 (message on stderr) unless 2xx.
         TOKEN "-" means no Authorization header. PATH is below /api/v1.
+  mgapi.py status URL TOKEN METHOD PATH [JSON_BODY]
+        like call, but prints only the HTTP status (exit 0 whatever it is)
+  mgapi.py download URL TOKEN PATH FILE
+        writes the raw response body to FILE; exit 1 (message on stderr) unless 2xx
   mgapi.py faketoken URL                  an enrollment token for URL with a key the server never issued
   mgapi.py jget PATH                      reads JSON on stdin, prints the value at PATH
         (dot-separated keys / list indexes; strings bare, other values as JSON;
@@ -94,6 +98,20 @@ def main(argv):
         out = call(url, token, method, path, argv[6] if len(argv) == 7 else None)
         if out is not None:
             print(json.dumps(out))
+        return 0
+    if cmd == "status" and len(argv) in (6, 7):
+        url, token, method, path = argv[2:6]
+        status, _ = request(url, token, method, path, argv[6] if len(argv) == 7 else None)
+        print(status)
+        return 0
+    if cmd == "download" and len(argv) == 6:
+        url, token, path, out = argv[2:6]
+        status, raw = request(url, token, "GET", path)
+        if not 200 <= status < 300:
+            sys.stderr.write("mgapi: GET %s: HTTP %d: %s\n" % (path, status, raw[:500].decode("utf-8", "replace")))
+            return 1
+        with open(out, "wb") as f:
+            f.write(raw)
         return 0
     if cmd == "faketoken" and len(argv) == 3:
         key = "mge_" + base64.urlsafe_b64encode(os.urandom(24)).decode().rstrip("=")

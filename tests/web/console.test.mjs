@@ -1,0 +1,491 @@
+// Browser tests of the meshgate admin console: Playwright (playwright-core)
+// driving Debian's chromium against a real meshgated started by run.sh.
+//
+//   MG_BASE=http://127.0.0.1:PORT MG_DATA=DATADIR node --test console.test.mjs
+//
+// The steps run in order and share one browser; each main screen is
+// screenshotted into tests/web/screenshots/ (light and dark, desktop and phone).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const BASE = process.env.MG_BASE;
+const DATA = process.env.MG_DATA;
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const SHOTS = process.env.MG_SCREENSHOTS || path.join(HERE, 'screenshots');
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'meshgate-web-'));
+const XSS = '<img src=x onerror=alert(1)>';
+const ADMIN = { username: 'admin', password: 'correct horse battery' };
+const USER = { username: 'bob', password: 'bob-password-123' };
+const NET = 'lab';
+const HOST = 'gw1';
+const CLIENT = 'phone-1';
+
+if (!BASE || !DATA) throw new Error('MG_BASE and MG_DATA must be set (tests/web/run.sh sets them)');
+fs.mkdirSync(SHOTS, { recursive: true });
+
+let browser;
+let admin; // { ctx, page } for the admin's session
+const problems = []; // CSP violations, page errors, unexpected dialogs
+const s = {}; // state shared by the steps
+
+// A browser context with the checks every page gets: a dialog (alert,
+// confirm, ...) fails the run, as do script errors and CSP violations.
+async function newPage(opts = {}) {
+	const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true, ...opts });
+	const page = await ctx.newPage();
+	page.on('dialog', async (d) => {
+		problems.push(`a ${d.type()} dialog opened: ${d.message()}`);
+		await d.dismiss().catch(() => {});
+	});
+	page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+	page.on('console', (m) => {
+		if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) problems.push(`CSP: ${m.text()}`);
+	});
+	// Nothing may leave loopback.
+	await ctx.route((url) => !url.href.startsWith(BASE) && !url.protocol.startsWith('blob') && !url.protocol.startsWith('data'), (r) => {
+		problems.push(`request outside the server: ${r.request().url()}`);
+		return r.abort();
+	});
+	page.setDefaultTimeout(8000);
+	return { ctx, page };
+}
+
+async function shot(page, name) {
+	await page.evaluate(() => document.fonts && document.fonts.ready);
+	await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+async function gotoHash(page, hash, ready) {
+	await page.goto(`${BASE}/${hash}`);
+	if (ready) await page.locator(ready).first().waitFor();
+}
+
+function field(page, form, name) {
+	return page.locator(`${form} .field[data-field="${name}"]`);
+}
+
+function zbar(file) {
+	// With -Sbinary zbarimg writes the symbol's bytes exactly (no newline added).
+	const out = execFileSync('zbarimg', ['--raw', '-q', '-Sbinary', file], { stdio: ['ignore', 'pipe', 'ignore'] });
+	return out.toString('utf8');
+}
+
+async function login(page, who) {
+	await gotoHash(page, '#/login', 'form[aria-label="Log in"]');
+	await page.fill('input[name=username]', who.username);
+	await page.fill('input[name=password]', who.password);
+	await page.click('form[aria-label="Log in"] button[type=submit]');
+	// Attached, not visible: on a phone it sits behind the menu button.
+	await page.locator('#logout').waitFor({ state: 'attached' });
+}
+
+before(async () => {
+	browser = await chromium.launch({
+		executablePath: CHROMIUM,
+		headless: true,
+		// playwright gives the browser a fresh temporary --user-data-dir.
+		args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+			'--disable-background-networking', '--disable-component-update', '--disable-sync'],
+	});
+	admin = await newPage();
+});
+
+after(async () => {
+	if (browser) await browser.close();
+	fs.rmSync(TMP, { recursive: true, force: true });
+});
+
+test('console is served with a strict CSP and the first-run setup screen', async () => {
+	const { page } = admin;
+	const res = await page.goto(`${BASE}/`);
+	const csp = res.headers()['content-security-policy'] || '';
+	assert.match(csp, /script-src 'self'/);
+	assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+	assert.match(csp, /frame-ancestors 'none'/);
+	assert.equal(res.headers()['x-content-type-options'], 'nosniff');
+	await page.locator('form[aria-label="First-run setup"]').waitFor();
+	assert.equal(new URL(page.url()).hash, '#/setup');
+	// No inline scripts or style attributes in the shell.
+	const html = await (await page.request.get(`${BASE}/index.html`)).text();
+	assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/);
+	assert.doesNotMatch(html, /\sstyle=/);
+	await shot(page, '01-setup');
+
+	// A wrong setup token is refused, with the message shown in the form.
+	await page.fill('input[name=setup_token]', 'wrong-token');
+	await page.fill('input[name=password]', ADMIN.password);
+	await page.fill('input[name=password2]', ADMIN.password);
+	await page.click('form[aria-label="First-run setup"] button[type=submit]');
+	await assert.doesNotReject(page.locator('form[aria-label="First-run setup"] .form-error:has-text("setup token"), form[aria-label="First-run setup"] .field-error:has-text("setup token")').first().waitFor());
+
+	const token = fs.readFileSync(path.join(DATA, 'setup-token'), 'utf8').trim();
+	await page.fill('input[name=setup_token]', token);
+	await page.fill('input[name=username]', ADMIN.username);
+	await page.click('form[aria-label="First-run setup"] button[type=submit]');
+	await page.locator('h1:text-is("Networks")').waitFor();
+	assert.equal(fs.existsSync(path.join(DATA, 'setup-token')), false, 'setup token removed after setup');
+	// The session token stays in the HttpOnly cookie: nothing in JS storage
+	// but the CSRF value.
+	const stored = await page.evaluate(() => JSON.stringify({ ...sessionStorage, ...localStorage }));
+	assert.doesNotMatch(stored, /mgs_/);
+	assert.equal(await page.evaluate(() => document.cookie), '', 'the session cookie is HttpOnly');
+	const cookies = await admin.ctx.cookies();
+	const sess = cookies.find((c) => c.name === 'mg_session');
+	assert.ok(sess && sess.httpOnly && sess.sameSite === 'Strict');
+});
+
+test('log out and log in again', async () => {
+	const { page } = admin;
+	await page.click('#logout');
+	await page.locator('form[aria-label="Log in"]').waitFor();
+	assert.equal((await page.request.get(`${BASE}/api/v1/me`)).status(), 401, 'the session is gone after logout');
+	await shot(page, '02-login');
+	await page.fill('input[name=username]', ADMIN.username);
+	await page.fill('input[name=password]', 'not the password');
+	await page.click('form[aria-label="Log in"] button[type=submit]');
+	await page.locator('form[aria-label="Log in"] :is(.field-error, .form-error):has-text("invalid username or password")').first().waitFor();
+	await login(page, ADMIN);
+	await page.locator('h1:text-is("Networks")').waitFor();
+	assert.equal((await page.request.get(`${BASE}/api/v1/me`)).status(), 200);
+});
+
+test('networks: create, field errors, edit on the dashboard', async () => {
+	const { page } = admin;
+	await gotoHash(page, '#/networks', 'form[aria-label="New network"]');
+	const f = 'form[aria-label="New network"]';
+	await page.fill(`${f} input[name=name]`, NET);
+	await page.fill(`${f} input[name=ipv4_range]`, '10.77.0.0/24');
+	await page.click(`${f} button[type=submit]`);
+	await page.locator(`tr[data-key="${NET}"]`).waitFor();
+
+	// The server's error is placed next to the field it names.
+	await page.fill(`${f} input[name=name]`, 'other');
+	await page.fill(`${f} input[name=ipv4_range]`, '10.77.0.0/25');
+	await page.click(`${f} button[type=submit]`);
+	await field(page, f, 'ipv4_range').locator('.field-error:has-text("overlaps")').waitFor();
+	assert.equal(await page.getAttribute(`${f} input[name=ipv4_range]`, 'aria-invalid'), 'true');
+	await page.fill(`${f} input[name=ipv4_range]`, '10.78.0.0/24');
+	await page.fill(`${f} input[name=mtu]`, '100');
+	await page.click(`${f} button[type=submit]`);
+	await field(page, f, 'mtu').locator('.field-error:not(:empty)').waitFor();
+	await page.fill(`${f} input[name=mtu]`, '');
+	await page.click(`${f} button[type=submit]`);
+	await page.locator('tr[data-key="other"]').waitFor();
+	await shot(page, '03-networks');
+
+	// Delete with confirmation (Cancel keeps it, Delete removes it).
+	await page.click('tr[data-key="other"] button:has-text("Delete")');
+	await page.click('dialog[open] button[value=cancel]');
+	assert.equal(await page.locator('tr[data-key="other"]').count(), 1);
+	await page.click('tr[data-key="other"] button:has-text("Delete")');
+	await page.click('dialog[open] button[value=ok]');
+	await page.locator('tr[data-key="other"]').waitFor({ state: 'detached' });
+
+	// Edit (PATCH) from the dashboard.
+	await page.click(`tr[data-key="${NET}"] a:has-text("Open")`);
+	const sf = 'form[aria-label="Network settings"]';
+	await page.locator(sf).waitFor();
+	await page.fill(`${sf} input[name=keepalive]`, '25');
+	await page.click(`${sf} button[type=submit]`);
+	await page.locator('.toast:has-text("saved")').waitFor();
+	const net = await (await page.request.get(`${BASE}/api/v1/networks/${NET}`)).json();
+	assert.equal(net.keepalive, 25);
+	assert.equal(net.revision, 2);
+});
+
+test('enrollment keys: create, token shown once with a copy button', async () => {
+	const { page } = admin;
+	await gotoHash(page, '#/keys', 'form[aria-label="New enrollment key"]');
+	const f = 'form[aria-label="New enrollment key"]';
+	await page.check(`${f} input[name=net][value="${NET}"]`);
+	await page.fill(`${f} input[name=uses]`, '3');
+	await page.click(`${f} button[type=submit]`);
+	const secret = page.locator('.secret .secret-value');
+	await secret.waitFor();
+	s.enrollToken = await secret.inputValue();
+	assert.ok(s.enrollToken.length > 40);
+	const decoded = JSON.parse(Buffer.from(s.enrollToken, 'base64url').toString());
+	assert.match(decoded.key, /^mge_/);
+	await page.click('.secret button:has-text("Copy")');
+	await page.locator('.secret .copy-status:not(:empty)').waitFor();
+	const keys = await (await page.request.get(`${BASE}/api/v1/enrollment-keys`)).json();
+	assert.equal(keys.length, 1);
+	await page.locator(`tr[data-key="${keys[0].id}"]:has-text("3")`).waitFor();
+	// An unlimited key too, then delete it.
+	await page.check(`${f} input[name=net][value="${NET}"]`);
+	await page.check(`${f} input[name=mode][value=unlimited]`);
+	assert.equal(await page.isDisabled(`${f} input[name=uses]`), true);
+	await page.click(`${f} button[type=submit]`);
+	await page.locator('tr:has-text("unlimited")').waitFor();
+	await shot(page, '04-keys');
+	await page.click('tr:has-text("unlimited") button:has-text("Delete")');
+	await page.click('dialog[open] button[value=ok]');
+	await page.locator('tr:has-text("unlimited")').waitFor({ state: 'detached' });
+});
+
+test('a host registered through the API is listed as a node on the dashboard', async () => {
+	const { page } = admin;
+	const pub = crypto.randomBytes(32).toString('base64');
+	const res = await fetch(`${BASE}/api/v1/hosts/register`, {
+		method: 'POST',
+		headers: { 'Content-Type': 'application/json' },
+		body: JSON.stringify({ token: s.enrollToken, public_key: pub, name: HOST, endpoint: '198.51.100.9:51821' }),
+	});
+	assert.equal(res.status, 201);
+	const reg = await res.json();
+	s.hostId = reg.host.id;
+	s.hostToken = reg.host_token;
+	// A second host that stays offline.
+	const res2 = await fetch(`${BASE}/api/v1/hosts/register`, {
+		method: 'POST',
+		headers: { 'Content-Type': 'application/json' },
+		body: JSON.stringify({ token: s.enrollToken, public_key: crypto.randomBytes(32).toString('base64'), name: 'laptop', endpoint: '203.0.113.7:51821' }),
+	});
+	assert.equal(res2.status, 201);
+	// gw1 checks in: online.
+	const ci = await fetch(`${BASE}/api/v1/hosts/self/checkin`, {
+		method: 'POST',
+		headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${s.hostToken}` },
+		body: JSON.stringify({}),
+	});
+	assert.equal(ci.status, 200);
+
+	await gotoHash(page, `#/networks/${NET}`, `tr[data-key="${HOST}"]`);
+	const row = page.locator(`tr[data-key="${HOST}"]`);
+	await row.locator('td:has-text("198.51.100.9:51821")').waitFor();
+	await row.locator('td:has-text("10.77.0.")').waitFor();
+	await row.locator('.badge:text-is("online")').waitFor();
+	await row.locator('td:has-text("ago")').waitFor();
+	await page.locator('tr[data-key="laptop"] .badge:text-is("offline")').waitFor();
+	await page.locator('.stat:has-text("Nodes") .stat-value:text-is("2")').waitFor();
+	await page.locator('.stat:has-text("Online") .stat-value:text-is("1 / 2")').waitFor();
+	await shot(page, '05-dashboard');
+});
+
+test('nodes: rename, egress and ingress gateway from the UI', async () => {
+	const { page } = admin;
+	// Rename laptop -> laptop-2 (PATCH /hosts/{id}).
+	await page.click('tr[data-key="laptop"] button:has-text("Rename")');
+	await page.fill('dialog[open] input[name=name]', 'laptop-2');
+	await page.click('dialog[open] button[type=submit]');
+	await page.locator('tr[data-key="laptop-2"]').waitFor();
+	// Remove it from the network (with confirmation).
+	await page.click('tr[data-key="laptop-2"] button:has-text("Remove")');
+	await page.click('dialog[open] button[value=ok]');
+	await page.locator('tr[data-key="laptop-2"]').waitFor({ state: 'detached' });
+
+	const row = page.locator(`tr[data-key="${HOST}"]`);
+	// Egress: one range without NAT; a bad range is reported in the dialog.
+	await row.locator('button:has-text("Make egress")').click();
+	await page.fill('dialog[open] .range-cidr', '192.168.77.1/24');
+	await page.click('dialog[open] button[type=submit]');
+	await page.locator('dialog[open] .field[data-field="ranges"] .field-error:has-text("ranges[0]")').waitFor();
+	await page.fill('dialog[open] .range-cidr', '192.168.77.0/24');
+	await page.uncheck('dialog[open] .range-nat');
+	await page.click('dialog[open] button[type=submit]');
+	await row.locator('.badge:has-text("egress")').waitFor();
+	let node = await (await page.request.get(`${BASE}/api/v1/networks/${NET}/nodes/${s.hostId}`)).json();
+	assert.deepEqual(node.egress.map((r) => [r.range, r.nat]), [['192.168.77.0/24', false]]);
+	// Unmake egress.
+	await row.locator('button:has-text("Egress…")').click();
+	await page.click('dialog[open] button:has-text("Remove egress role")');
+	await row.locator('button:has-text("Make egress")').waitFor();
+	// Ingress.
+	await row.locator('button:has-text("Make ingress")').click();
+	await row.locator('.badge:text-is("ingress")').waitFor();
+	node = await (await page.request.get(`${BASE}/api/v1/networks/${NET}/nodes/${s.hostId}`)).json();
+	assert.equal(node.ingress, true);
+	assert.deepEqual(node.egress, []);
+});
+
+test('ext client: create in the UI, scannable QR equals the served .conf, download, disable', async () => {
+	const { page } = admin;
+	await gotoHash(page, `#/extclients?network=${NET}`, 'form[aria-label="New ext client"]');
+	const f = 'form[aria-label="New ext client"]';
+	await page.locator(`${f} select[name=gateway_host_id] option[value="${s.hostId}"]`).waitFor({ state: 'attached' });
+	// A name the server refuses: the message lands next to the name field.
+	await page.fill(`${f} input[name=name]`, 'bad name');
+	await page.click(`${f} button[type=submit]`);
+	await field(page, f, 'name').locator('.field-error:has-text("name:")').waitFor();
+	await page.fill(`${f} input[name=name]`, CLIENT);
+	await page.fill(`${f} input[name=dns]`, '10.77.0.1');
+	await page.click(`${f} button[type=submit]`);
+	await page.waitForURL(/#\/extclients\/\d+$/);
+	s.clientId = Number(page.url().match(/(\d+)$/)[1]);
+	const img = page.locator('img#qr');
+	await img.waitFor();
+	await page.waitForFunction(() => { const i = document.getElementById('qr'); return i && i.complete && i.naturalWidth > 0; });
+	assert.match(await img.getAttribute('src'), /^blob:/);
+	const box = await img.boundingBox();
+	assert.ok(box.width >= 300 && box.height >= 300, `QR shown large enough (${box.width}x${box.height})`);
+	await shot(page, '06-extclient-qr');
+
+	const conf = await (await page.request.get(`${BASE}/api/v1/extclients/${s.clientId}/config`)).text();
+	assert.match(conf, /^\[Interface\]/);
+	assert.match(conf, /PrivateKey = /);
+	assert.match(conf, /Endpoint = 198\.51\.100\.9:51821/);
+	// The served PNG decodes to exactly the .conf ...
+	const png = path.join(TMP, 'qr.png');
+	fs.writeFileSync(png, await (await page.request.get(`${BASE}/api/v1/extclients/${s.clientId}/qr.png`)).body());
+	assert.equal(zbar(png), conf);
+	// ... and so does the image as the browser shows it.
+	const crop = path.join(TMP, 'qr-crop.png');
+	await img.screenshot({ path: crop });
+	assert.equal(zbar(crop), conf);
+
+	// The download button saves NAME.conf with the same content.
+	const [dl] = await Promise.all([page.waitForEvent('download'), page.click('button:has-text("Download .conf")')]);
+	assert.equal(dl.suggestedFilename(), `${CLIENT}.conf`);
+	const saved = path.join(TMP, 'dl.conf');
+	await dl.saveAs(saved);
+	assert.equal(fs.readFileSync(saved, 'utf8'), conf);
+
+	// Disable it.
+	await page.click('.card button:text-is("Disable")');
+	await page.locator('.props .badge:text-is("disabled")').waitFor();
+	const c = await (await page.request.get(`${BASE}/api/v1/extclients/${s.clientId}`)).json();
+	assert.equal(c.enabled, false);
+	// Listed with its state; set an expiry from the list.
+	await gotoHash(page, '#/extclients', `tr[data-key="${CLIENT}"]`);
+	await page.locator(`tr[data-key="${CLIENT}"] .badge:text-is("disabled")`).waitFor();
+	await page.click(`tr[data-key="${CLIENT}"] button:has-text("Expiry")`);
+	await page.fill('dialog[open] input[name=expires_at]', '2099-01-01T12:00');
+	await page.click('dialog[open] button[type=submit]');
+	await page.locator(`tr[data-key="${CLIENT}"] td[data-label="Expires"]`).filter({ hasText: /^in \d+ d$/ }).waitFor();
+	const c2 = await (await page.request.get(`${BASE}/api/v1/extclients/${s.clientId}`)).json();
+	assert.ok(c2.expires_at > Date.now() / 1000);
+	await shot(page, '07-extclients');
+});
+
+test('users: the admin creates a `user` account', async () => {
+	const { page } = admin;
+	await gotoHash(page, '#/users', 'form[aria-label="New user"]');
+	const f = 'form[aria-label="New user"]';
+	await page.fill(`${f} input[name=username]`, USER.username);
+	await page.fill(`${f} input[name=password]`, 'short');
+	await page.click(`${f} button[type=submit]`);
+	await field(page, f, 'password').locator('.field-error:not(:empty)').waitFor();
+	await page.fill(`${f} input[name=password]`, USER.password);
+	await page.selectOption(`${f} select[name=role]`, 'user');
+	await page.click(`${f} button[type=submit]`);
+	await page.locator(`tr[data-key="${USER.username}"] .badge:text-is("user")`).waitFor();
+	await shot(page, '08-users');
+});
+
+test('tokens: a token named like markup shows as text (no dialog, no <img>)', async () => {
+	const { page } = admin;
+	await gotoHash(page, '#/tokens', 'form[aria-label="New API token"]');
+	const f = 'form[aria-label="New API token"]';
+	await page.fill(`${f} input[name=name]`, XSS);
+	await page.click(`${f} button[type=submit]`);
+	await page.locator('.secret .secret-value').waitFor();
+	const name = page.locator('td .token-name');
+	await name.first().waitFor();
+	assert.equal(await name.first().textContent(), XSS);
+	assert.equal(await page.locator('img[src="x"]').count(), 0);
+	await shot(page, '09-tokens');
+	await page.reload();
+	await page.locator('td .token-name').first().waitFor();
+	assert.equal(await page.locator('img[src="x"]').count(), 0);
+	await page.waitForTimeout(200);
+	assert.deepEqual(problems, []);
+});
+
+test('audit log: filters by actor and action, markup shown as text', async () => {
+	const { page } = admin;
+	await gotoHash(page, '#/audit', 'table.table, p.empty');
+	await page.locator(`td:text-is("${XSS}")`).first().waitFor();
+	assert.equal(await page.locator('img[src="x"]').count(), 0);
+	await shot(page, '10-audit');
+	const f = 'form[aria-label="Filter the audit log"]';
+	await page.fill(`${f} input[name=action]`, 'extclient.create');
+	await page.click(`${f} button[type=submit]`);
+	await page.waitForURL(/action=extclient\.create/);
+	await page.locator('tbody tr').first().waitFor();
+	const actions = await page.locator('tbody tr td:nth-child(3)').allTextContents();
+	assert.ok(actions.length >= 1 && actions.every((a) => a === 'extclient.create'), actions.join(','));
+	// Click an actor to filter by it as well.
+	await page.click('tbody tr td:nth-child(2) a');
+	await page.waitForURL(/actor=user%3Aadmin/);
+	await page.locator('tbody tr').first().waitFor();
+	const actors = await page.locator('tbody tr td:nth-child(2)').allTextContents();
+	assert.ok(actors.every((a) => a === 'user:admin'));
+});
+
+test('phone layout and dark mode', async () => {
+	for (const scheme of ['light', 'dark']) {
+		const { ctx, page } = await newPage({ viewport: { width: 390, height: 844 }, colorScheme: scheme, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+		await login(page, ADMIN);
+		await gotoHash(page, `#/networks/${NET}`, `tr[data-key="${HOST}"]`);
+		// No horizontal scrolling on a phone.
+		const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+		assert.ok(overflow <= 1, `page is ${overflow}px wider than the phone screen`);
+		assert.equal(await page.isVisible('#nav a[href="#/users"]'), false, 'nav collapsed behind the menu button');
+		await shot(page, `11-phone-dashboard-${scheme}`);
+		await page.click('#nav-toggle');
+		await page.locator('#nav a[href="#/users"]').waitFor();
+		await shot(page, `12-phone-menu-${scheme}`);
+		await page.click('#nav a[href="#/extclients"]');
+		await page.locator(`a:text-is("${CLIENT}")`).click();
+		await page.waitForFunction(() => { const i = document.getElementById('qr'); return i && i.complete && i.naturalWidth > 0; });
+		const box = await page.locator('img#qr').boundingBox();
+		assert.ok(box.width >= 250, `QR ${box.width}px wide on a phone`);
+		await shot(page, `13-phone-extclient-${scheme}`);
+		if (scheme === 'dark') {
+			const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+			assert.equal(bg, 'rgb(15, 20, 27)');
+			await gotoHash(page, '#/networks', 'tbody tr');
+			await page.setViewportSize({ width: 1280, height: 860 });
+			await shot(page, '14-desktop-networks-dark');
+		}
+		await ctx.close();
+	}
+});
+
+test('log out', async () => {
+	const { page } = admin;
+	await gotoHash(page, '#/networks', '#logout');
+	await page.click('#logout');
+	await page.locator('form[aria-label="Log in"]').waitFor();
+	assert.equal((await page.request.get(`${BASE}/api/v1/me`)).status(), 401);
+	assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'CSRF value cleared');
+	// Back to a protected screen: the login form.
+	await page.goto(`${BASE}/#/users`);
+	await page.locator('form[aria-label="Log in"]').waitFor();
+});
+
+test('a `user` sees no Users screen and not the admin\'s ext client', async () => {
+	const { ctx, page } = await newPage();
+	await login(page, USER);
+	assert.equal(new URL(page.url()).hash, '#/extclients');
+	assert.equal(await page.locator('#nav a[href="#/users"]').count(), 0, 'no Users nav item');
+	assert.equal(await page.locator('#nav a[href="#/networks"]').count(), 0, 'no Networks nav item');
+	await page.locator('.empty:has-text("No external clients")').waitFor();
+	assert.equal(await page.locator(`text=${CLIENT}`).count(), 0);
+	await shot(page, '15-user-extclients');
+	// Opening #/users shows the API's refusal.
+	await page.goto(`${BASE}/#/users`);
+	await page.locator('.error-panel:has-text("admin")').waitFor();
+	assert.equal(await page.locator('form[aria-label="New user"]').count(), 0);
+	await shot(page, '16-user-users-403');
+	// The API refuses too.
+	assert.equal((await page.request.get(`${BASE}/api/v1/users`)).status(), 403);
+	assert.equal((await page.request.get(`${BASE}/api/v1/extclients/${s.clientId}`)).status(), 404);
+	assert.equal((await page.request.get(`${BASE}/api/v1/extclients/${s.clientId}/config`)).status(), 404);
+	const list = await (await page.request.get(`${BASE}/api/v1/extclients`)).json();
+	assert.deepEqual(list, []);
+	// The detail screen shows the 404, not the client.
+	await page.goto(`${BASE}/#/extclients/${s.clientId}`);
+	await page.locator('.error-panel:has-text("not found")').waitFor();
+	assert.equal(await page.locator('img#qr').count(), 0);
+	await ctx.close();
+	assert.deepEqual(problems, [], 'no dialogs, page errors, CSP violations or outside requests');
+});

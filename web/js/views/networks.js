@@ -1,0 +1,276 @@
+// Networks: the list, create, edit, delete; the per-network dashboard with
+// its nodes (rename host, remove node, egress and ingress gateway roles).
+import { api, enc } from '../api.js';
+import { h, clear, table, section, badge, fmtTime, fmtAge, confirmDialog, toast } from '../dom.js';
+import { field, form, input, select, values, optInt, formDialog, actionButton } from '../forms.js';
+import { go, onLeave } from '../app.js';
+
+function networkFields(n) {
+	return [
+		field('Listen port', input('listen_port', { type: 'number', min: 1, max: 65535, value: n ? n.listen_port : '', placeholder: '51821', inputmode: 'numeric' })),
+		field('Keepalive (s)', input('keepalive', { type: 'number', min: 0, max: 3600, value: n ? n.keepalive : '', placeholder: '20', inputmode: 'numeric' })),
+		field('MTU', input('mtu', { type: 'number', min: 1280, max: 9000, value: n ? n.mtu : '', placeholder: '1420', inputmode: 'numeric' })),
+		field('Default policy', select('default_policy', [
+			{ value: 'allow', label: 'allow', selected: !n || n.default_policy === 'allow' },
+			{ value: 'deny', label: 'deny', selected: n && n.default_policy === 'deny' },
+		])),
+	];
+}
+
+function settingsBody(v) {
+	const body = {};
+	for (const k of ['listen_port', 'keepalive', 'mtu']) {
+		const x = optInt(v[k]);
+		if (x !== undefined) body[k] = x;
+	}
+	if (v.default_policy) body.default_policy = v.default_policy;
+	return body;
+}
+
+export async function networksView(main) {
+	const list = h('div', { class: 'list' });
+	const createCard = section('New network', form({
+		label: 'New network',
+		submit: 'Create network',
+		cls: 'grid-form',
+		fields: [
+			field('Name', input('name', { required: true, pattern: '[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?', maxlength: 32, placeholder: 'office', autocapitalize: 'none' }),
+				'a-z, 0-9 and -, up to 32.'),
+			field('IPv4 range', input('ipv4_range', { required: true, placeholder: '10.20.0.0/24', inputmode: 'decimal' })),
+			field('IPv6 range', input('ipv6_range', { placeholder: 'fd00:20::/64 (optional)' })),
+			...networkFields(null),
+		],
+		onSubmit: async (f) => {
+			const v = values(f);
+			const body = { name: v.name, ipv4_range: v.ipv4_range, ...settingsBody(v) };
+			if (v.ipv6_range) body.ipv6_range = v.ipv6_range;
+			const n = await api.post('/networks', body);
+			toast(`Network ${n.name} created.`);
+			f.reset();
+			await load();
+		},
+	}));
+	createCard.id = 'new-network';
+
+	main.append(
+		h('div', { class: 'page-head' }, h('h1', null, 'Networks')),
+		section(null, list),
+		createCard);
+
+	async function load() {
+		const nets = await api.get('/networks');
+		clear(list).append(table([
+			{ title: 'Name', render: (n) => h('a', { href: `#/networks/${enc(n.name)}`, class: 'strong' }, n.name) },
+			{ title: 'IPv4', key: 'ipv4_range', class: 'mono' },
+			{ title: 'IPv6', key: 'ipv6_range', class: 'mono' },
+			{ title: 'Port', key: 'listen_port' },
+			{ title: 'Policy', render: (n) => badge(n.default_policy, n.default_policy === 'allow' ? 'ok' : 'warn') },
+			{ title: 'Revision', key: 'revision' },
+			{ title: 'Created', render: (n) => fmtTime(n.created_at) },
+			{ title: 'Actions', class: 'actions-cell', render: (n) => h('div', { class: 'row-actions' },
+				h('a', { class: 'btn btn-small', href: `#/networks/${enc(n.name)}` }, 'Open'),
+				actionButton('Delete', async () => {
+					if (!await confirmDialog(`Delete network ${n.name}? This cannot be undone.`)) return;
+					await api.del(`/networks/${enc(n.name)}`);
+					toast(`Network ${n.name} deleted.`);
+					await load();
+				}, { cls: 'btn btn-small btn-danger' })) },
+		], nets.map((n) => ({ ...n, __key: n.name })), { empty: 'No networks yet: create the first one below.' }));
+	}
+	await load();
+}
+
+// --- the dashboard -----------------------------------------------------------
+
+export async function networkView(main, [name]) {
+	const path = `/networks/${enc(name)}`;
+	let net = await api.get(path);
+	const stats = h('div', { class: 'stats' });
+	const nodesBox = h('div');
+	const clientsBox = h('div');
+	const head = h('h1', null, name);
+	const sub = h('p', { class: 'hint' });
+
+	main.append(
+		h('div', { class: 'page-head' },
+			h('div', null, h('a', { href: '#/networks', class: 'back' }, '← Networks'), head, sub),
+			h('div', { class: 'row-actions' }, actionButton('Refresh', () => load(), { cls: 'btn' }))),
+		stats,
+		section('Nodes', nodesBox),
+		section('External clients', clientsBox),
+		section('Settings', form({
+			label: 'Network settings',
+			submit: 'Save settings',
+			cls: 'grid-form',
+			fields: networkFields(net),
+			onSubmit: async (f) => {
+				net = await api.patch(path, settingsBody(values(f)));
+				toast(`Network ${name} saved (revision ${net.revision}).`);
+				await load();
+			},
+		})),
+		section('Delete network', h('p', { class: 'hint' }, 'A network can be deleted once it has no nodes and no enrollment key names it.'),
+			h('div', { class: 'row-actions' }, actionButton('Delete network', async () => {
+				if (!await confirmDialog(`Delete network ${name}? This cannot be undone.`)) return;
+				await api.del(path);
+				toast(`Network ${name} deleted.`);
+				go('#/networks');
+			}, { cls: 'btn btn-danger' }))));
+
+	async function load() {
+		const [n, nodes, hosts, clients] = await Promise.all([
+			api.get(path), api.get(`${path}/nodes`), api.get('/hosts'),
+			api.get(`/extclients?network=${enc(name)}`).catch(() => []),
+		]);
+		net = n;
+		const hostById = new Map(hosts.map((x) => [x.id, x]));
+		sub.textContent = `${n.ipv4_range}${n.ipv6_range ? ` · ${n.ipv6_range}` : ''} · port ${n.listen_port} · policy ${n.default_policy}`;
+		const online = nodes.filter((x) => x.online).length;
+		const live = clients.filter((c) => c.enabled && !c.expired);
+		// Full mesh: every node peers with every other node; an ingress
+		// gateway also with its live ext clients.
+		const peerLinks = (nodes.length * (nodes.length - 1)) / 2 + live.length;
+		clear(stats).append(
+			stat('Nodes', nodes.length), stat('Online', `${online} / ${nodes.length}`),
+			stat('Peer links', peerLinks), stat('Ext clients', clients.length), stat('Revision', n.revision));
+		const hasHandshake = nodes.some((x) => 'last_handshake' in x);
+		clear(nodesBox).append(table([
+			{ title: 'Host', render: (x) => h('span', { class: 'strong' }, x.host_name) },
+			{ title: 'Address', class: 'mono', render: (x) => [x.address, x.address6 ? h('br') : null, x.address6] },
+			{ title: 'Endpoint', class: 'mono', render: (x) => (hostById.get(x.host_id) || {}).endpoint },
+			{ title: 'Status', render: (x) => badge(x.online ? 'online' : 'offline', x.online ? 'ok' : 'off') },
+			{ title: 'Last check-in', render: (x) => h('span', { title: fmtTime(x.last_checkin) }, fmtAge(x.last_checkin)) },
+			hasHandshake ? { title: 'Handshake', render: (x) => fmtAge(x.last_handshake) } : null,
+			{ title: 'Peers', render: (x) => nodes.length - 1 + (x.ingress ? live.filter((c) => c.gateway_host_id === x.host_id).length : 0) },
+			{ title: 'Gateway', render: (x) => gatewayBadges(x) },
+			{ title: 'Actions', class: 'actions-cell', render: (x) => nodeActions(x, hostById.get(x.host_id)) },
+		].filter(Boolean), nodes.map((x) => ({ ...x, __key: x.host_name })), {
+			empty: 'No nodes yet: create an enrollment key and register a host with it.',
+		}));
+		clear(clientsBox).append(table([
+			{ title: 'Name', render: (c) => h('a', { href: `#/extclients/${c.id}`, class: 'strong' }, c.name) },
+			{ title: 'Address', key: 'address', class: 'mono' },
+			{ title: 'Gateway', key: 'gateway_name' },
+			{ title: 'State', render: (c) => clientState(c) },
+		], clients, { empty: 'No external clients in this network.' }),
+		h('p', null, h('a', { class: 'btn', href: `#/extclients?network=${enc(name)}` }, 'Manage ext clients')));
+	}
+
+	function nodeActions(x, host) {
+		const cell = h('div', { class: 'row-actions' });
+		cell.append(
+			actionButton('Rename', async () => {
+				if (await renameHost(host || { id: x.host_id, name: x.host_name })) await load();
+			}, { cls: 'btn btn-small', title: 'Rename the host' }),
+			actionButton(x.egress.length ? 'Egress…' : 'Make egress', async () => {
+				if (await egressDialog(path, x)) await load();
+			}, { cls: 'btn btn-small' }),
+			actionButton(x.ingress ? 'Remove ingress' : 'Make ingress', async () => {
+				if (x.ingress) await api.del(`${path}/nodes/${x.host_id}/ingress`);
+				else await api.put(`${path}/nodes/${x.host_id}/ingress`);
+				toast(`${x.host_name} is ${x.ingress ? 'no longer' : 'now'} an ingress gateway.`);
+				await load();
+			}, { cls: 'btn btn-small', where: cell }),
+			actionButton('Remove', async () => {
+				if (!await confirmDialog(`Remove ${x.host_name} from ${name}? Its ext clients through this gateway are deleted too.`, { ok: 'Remove' })) return;
+				await api.del(`${path}/nodes/${x.host_id}`);
+				toast(`${x.host_name} removed from ${name}.`);
+				await load();
+			}, { cls: 'btn btn-small btn-danger', where: cell }));
+		return cell;
+	}
+
+	await load();
+	if (!main.isConnected) return; // the user has moved on meanwhile
+	const timer = setInterval(() => {
+		if (document.hidden || document.querySelector('dialog[open]')) return;
+		load().catch(() => {});
+	}, 15000);
+	onLeave(() => clearInterval(timer));
+}
+
+function stat(label, value) {
+	return h('div', { class: 'stat' }, h('span', { class: 'stat-value' }, String(value)), h('span', { class: 'stat-label' }, label));
+}
+
+export function clientState(c) {
+	if (c.expired) return badge('expired', 'warn');
+	return c.enabled ? badge('enabled', 'ok') : badge('disabled', 'off');
+}
+
+function gatewayBadges(x) {
+	const out = [];
+	if (x.ingress) out.push(badge('ingress', 'info'));
+	if (x.egress.length) {
+		const inet = x.egress.some((r) => r.range === '0.0.0.0/0');
+		out.push(badge(inet ? 'internet gw' : `egress ×${x.egress.length}`, 'info'));
+	}
+	return out.length ? h('span', { class: 'badges' }, out) : null;
+}
+
+function renameHost(host) {
+	return formDialog(`Rename host ${host.name}`, (done) => form({
+		label: 'Rename host',
+		submit: 'Rename',
+		fields: [field('Host name', input('name', { required: true, value: host.name, maxlength: 63, autocapitalize: 'none' }))],
+		onSubmit: async (f) => {
+			const v = values(f);
+			await api.patch(`/hosts/${host.id}`, { name: v.name });
+			toast(`Host renamed to ${v.name}.`);
+			done();
+		},
+	}));
+}
+
+function egressDialog(path, node) {
+	const inetRanges = new Set(['0.0.0.0/0', '::/0']);
+	const existing = node.egress.filter((r) => !inetRanges.has(r.range));
+	const isInet = node.egress.some((r) => r.range === '0.0.0.0/0');
+	return formDialog(`Egress gateway: ${node.host_name}`, (done) => {
+		const rows = h('div', { class: 'ranges' });
+		const addRow = (r = { range: '', nat: true }) => {
+			const row = h('div', { class: 'range-row' },
+				h('input', { type: 'text', class: 'range-cidr', value: r.range, placeholder: '192.168.1.0/24', 'aria-label': 'Range (CIDR)' }),
+				h('label', { class: 'inline-check' }, h('input', { type: 'checkbox', class: 'range-nat', checked: r.nat !== false }), ' NAT'),
+				h('button', { type: 'button', class: 'btn btn-small', 'aria-label': 'Remove range', onclick: () => row.remove() }, '✕'));
+			rows.append(row);
+		};
+		for (const r of existing) addRow(r);
+		if (!existing.length) addRow();
+		const rangesField = h('div', { class: 'field', dataset: { field: 'ranges' } },
+			h('span', { class: 'label' }, 'Ranges reachable through this node'),
+			rows,
+			h('button', { type: 'button', class: 'btn btn-small', onclick: () => addRow() }, '+ Add range'),
+			h('p', { class: 'field-error', 'aria-live': 'polite' }));
+		const extra = [];
+		if (node.egress.length) {
+			extra.push(actionButton('Remove egress role', async () => {
+				await api.del(`${path}/nodes/${node.host_id}/egress`);
+				toast(`${node.host_name} is no longer an egress gateway.`);
+				done();
+			}, { cls: 'btn btn-danger' }));
+		}
+		return form({
+			label: 'Egress gateway',
+			submit: 'Save egress',
+			fields: [
+				rangesField,
+				field('Internet gateway (0.0.0.0/0 and ::/0 with NAT)', h('input', { type: 'checkbox', name: 'internet_gateway', checked: isInet })),
+				field('Wins over overlapping ranges of other gateways', h('input', { type: 'checkbox', name: 'wins', checked: node.egress.some((r) => r.wins) })),
+			],
+			extra,
+			onSubmit: async (f) => {
+				const v = values(f);
+				const ranges = [...rows.querySelectorAll('.range-row')]
+					.map((row) => ({ range: row.querySelector('.range-cidr').value.trim(), nat: row.querySelector('.range-nat').checked }))
+					.filter((r) => r.range);
+				const body = { ranges };
+				if (v.internet_gateway) body.internet_gateway = true;
+				if (v.wins) body.wins = true;
+				await api.put(`${path}/nodes/${node.host_id}/egress`, body);
+				toast(`Egress saved for ${node.host_name}.`);
+				done();
+			},
+		});
+	});
+}
