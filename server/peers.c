@@ -168,6 +168,9 @@ static int node_gateway_allowed(struct store *st, int64_t node_id, int64_t netwo
 	return ret < 0 ? ret : STORE_OK;
 }
 
+#define PEER_SELECT "SELECT h.id, h.name, h.public_key, h.endpoint_override, h.observed_ip, h.listen_port," \
+		    " n.address, n.address6, net.keepalive, net.ipv6_range, n.id, net.id"
+
 static int peers_of(struct store *st, int64_t host_id, int64_t peer_host, json_t *peers)
 {
 	struct acl_cache *acl = acl_cache_new(st);
@@ -180,15 +183,23 @@ static int peers_of(struct store *st, int64_t host_id, int64_t peer_host, json_t
 
 	if (!acl)
 		return STORE_ERR;
-	ret = store_query(st, &s,
-			  "SELECT h.id, h.name, h.public_key, h.endpoint_override, h.observed_ip, h.listen_port,"
-			  "       n.address, n.address6, net.keepalive, net.ipv6_range, n.id, net.id"
-			  " FROM nodes mine"
-			  " JOIN nodes n ON n.network_id = mine.network_id AND n.host_id != mine.host_id"
-			  " JOIN hosts h ON h.id = n.host_id"
-			  " JOIN networks net ON net.id = n.network_id"
-			  " WHERE mine.host_id = ? AND n.connected = 1 AND (? = 0 OR n.host_id = ?)"
-			  " ORDER BY h.id, net.name", "iii", host_id, peer_host, peer_host);
+	/*
+	 * Two statements, so each has a plan that fits: one peer (a delta) is
+	 * looked up by its host, all peers by this host's networks. A single
+	 * "(? = 0 OR n.host_id = ?)" would scan the whole network for one peer.
+	 */
+	if (peer_host)
+		ret = store_query(st, &s, PEER_SELECT
+				  " FROM nodes n JOIN nodes mine ON mine.network_id = n.network_id AND mine.host_id = ?"
+				  " JOIN hosts h ON h.id = n.host_id JOIN networks net ON net.id = n.network_id"
+				  " WHERE n.host_id = ? AND n.host_id != ? AND n.connected = 1 ORDER BY h.id, net.name",
+				  "iii", host_id, peer_host, host_id);
+	else
+		ret = store_query(st, &s, PEER_SELECT
+				  " FROM nodes mine"
+				  " JOIN nodes n ON n.network_id = mine.network_id AND n.host_id != mine.host_id"
+				  " JOIN hosts h ON h.id = n.host_id JOIN networks net ON net.id = n.network_id"
+				  " WHERE mine.host_id = ? AND n.connected = 1 ORDER BY h.id, net.name", "i", host_id);
 	if (ret != STORE_OK) {
 		acl_cache_free(acl);
 		return ret;

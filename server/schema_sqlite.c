@@ -182,6 +182,9 @@ const char *const sqlite_migrations[] = {
 	"  port_to INTEGER,"
 	"  created_at INTEGER NOT NULL);"
 	"CREATE INDEX acl_rules_network ON acl_rules(network_id);",
+
+	/* 3 -> 4: a node's newest handshake is looked up by the peer's key. */
+	"CREATE INDEX peer_stats_peer ON peer_stats(peer_key);",
 };
 
 const unsigned sqlite_n_migrations = sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]);
