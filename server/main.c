@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,6 +51,18 @@ static int write_private_file(const char *path, const char *text)
 	if (ret < 0)
 		unlink(tmp);
 	return ret;
+}
+
+/* Room for the connection limit (4096 in all): raise the soft descriptor limit to the hard one. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("cannot raise the open-file limit");
+	}
 }
 
 /* On a fresh database, make the one-time setup token. */
@@ -159,6 +172,7 @@ int main(int argc, char **argv)
 
 	if (mg_crypto_init() < 0)
 		fatalx("libsodium initialisation failed");
+	raise_fd_limit();
 	umask(077);
 	if (mkdir(srv.data_dir, 0700) < 0 && errno != EEXIST)
 		fatal("mkdir %s", srv.data_dir);

@@ -29,6 +29,9 @@ import test_static  # noqa: E402,F401
 import test_gateways  # noqa: E402,F401
 import test_extclients  # noqa: E402,F401
 import test_expiry_authz  # noqa: E402,F401
+import test_authz_matrix  # noqa: E402,F401
+import test_secrets_in_logs  # noqa: E402,F401
+import test_faults  # noqa: E402,F401
 
 if __name__ == "__main__":
     sys.exit(harness.run_all(sys.argv[1:]))
