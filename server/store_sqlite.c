@@ -12,14 +12,27 @@
 #include "schema_sqlite.h"
 #include "store.h"
 
-struct store {
-	struct store_head head;
-	sqlite3 *db;
-};
+/*
+ * Prepared statements are kept and reused: the list routes run a few
+ * statements per row, and preparing them anew each time cost more than
+ * running them. The cache is keyed by the SQL text; a statement in use is
+ * never handed out twice (a second user of the same text gets a fresh,
+ * uncached one). The store lock serialises all of this.
+ */
+#define STMT_CACHE 128
 
 struct store_stmt {
 	struct store_stmt_head head;
 	sqlite3_stmt *stmt;
+	char *sql;		/* the cache key (a copy) */
+	bool cached, in_use;
+};
+
+struct store {
+	struct store_head head;
+	sqlite3 *db;
+	struct store_stmt *cache[STMT_CACHE];
+	unsigned n_cached;
 };
 
 static int map_rc(struct store *st, int rc)
@@ -143,24 +156,50 @@ fail:
 
 static void sq_close(struct store *st)
 {
+	for (unsigned i = 0; i < st->n_cached; i++) {
+		sqlite3_finalize(st->cache[i]->stmt);
+		free(st->cache[i]->sql);
+		free(st->cache[i]);
+	}
 	sqlite3_close(st->db);
 	free(st);
 }
 
 static int sq_prepare(struct store *st, const char *sql, struct store_stmt **out)
 {
-	struct store_stmt *s = calloc(1, sizeof(*s));
+	struct store_stmt *s;
 	int rc;
 
+	for (unsigned i = 0; i < st->n_cached; i++) {
+		s = st->cache[i];
+		if (!s->in_use && !strcmp(s->sql, sql)) {
+			s->in_use = true;
+			*out = s;
+			return STORE_OK;
+		}
+	}
+	s = calloc(1, sizeof(*s));
 	if (!s)
 		return STORE_ERR;
-	rc = sqlite3_prepare_v2(st->db, sql, -1, &s->stmt, NULL);
+	rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->stmt, NULL);
 	if (rc != SQLITE_OK) {
 		log_warnx("sqlite: prepare '%s': %s", sql, sqlite3_errmsg(st->db));
 		free(s);
 		return map_rc(st, rc);
 	}
 	s->head.st = st;
+	s->in_use = true;
+	/* Only texts that are not in the cache yet: a busy twin stays uncached. */
+	if (st->n_cached < STMT_CACHE) {
+		bool twin = false;
+
+		for (unsigned i = 0; i < st->n_cached && !twin; i++)
+			twin = !strcmp(st->cache[i]->sql, sql);
+		if (!twin && (s->sql = strdup(sql))) {
+			s->cached = true;
+			st->cache[st->n_cached++] = s;
+		}
+	}
 	*out = s;
 	return STORE_OK;
 }
@@ -209,6 +248,12 @@ static int64_t sq_changes(struct store *st)
 
 static void sq_finalize(struct store_stmt *s)
 {
+	if (s->cached) {
+		sqlite3_reset(s->stmt);
+		sqlite3_clear_bindings(s->stmt);
+		s->in_use = false;
+		return;
+	}
 	sqlite3_finalize(s->stmt);
 	free(s);
 }
