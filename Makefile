@@ -130,6 +130,9 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
 	install -m 0755 $(BUILD)/meshgated $(DESTDIR)$(PREFIX)/sbin/meshgated
 	install -m 0755 $(BUILD)/meshgatectl $(DESTDIR)$(PREFIX)/bin/meshgatectl
+	install -m 0755 $(BUILD)/meshgate $(DESTDIR)$(PREFIX)/sbin/meshgate
+	install -d $(DESTDIR)$(PREFIX)/share/meshgate/web
+	cp -R web/. $(DESTDIR)$(PREFIX)/share/meshgate/web/
 
 clean:
 	rm -rf build
@@ -151,3 +154,28 @@ $(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(LIBAGENT) $(LIBNAT) $(LIBEXT)
 bench:
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_BIN)
 	$(Q)BUILD=$(BUILD) sh tests/bench/run.sh
+
+# --- fuzzing and valgrind (tests/fuzz/) --------------------------------------
+# make fuzz       build the libFuzzer targets (clang, ASan+UBSan) into
+#                 build/fuzz/ and run each for FUZZ_SECONDS over a temporary
+#                 copy of its seed corpus; fails when any of them crashes.
+# make valgrind   the unit tests and the API tests under valgrind (memcheck).
+FUZZ_SECONDS ?= 20
+.PHONY: fuzz valgrind
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk V=$(V) fuzz-build
+	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_BUILD=build/fuzz sh tests/fuzz/run.sh
+
+valgrind: deps
+	$(Q)$(MAKE) --no-print-directory SAN=0 BUILD=build all
+	$(Q)BUILD=build sh tests/fuzz/valgrind.sh
+
+# The appliance image (image/, see README "Appliance image"): a Debian 12
+# raw disk and rootfs tarball under image/out/, and its qemu boot test.
+.PHONY: image test-image
+image: deps
+	$(Q)sh image/build.sh
+
+test-image: deps
+	$(Q)[ -s image/out/meshgate.img ] || $(MAKE) --no-print-directory image
+	$(Q)sh image/test.sh

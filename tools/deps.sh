@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="
-build-essential pkg-config clang
+build-essential pkg-config clang libclang-rt-14-dev valgrind
 libmicrohttpd-dev libsqlite3-dev libsodium-dev libjansson-dev libcurl4-openssl-dev libmnl-dev libmosquitto-dev
 libnftnl-dev libqrencode-dev libpng-dev
 libcmocka-dev
@@ -13,6 +13,7 @@ sqlite3 curl python3 ca-certificates
 mosquitto mosquitto-clients
 nftables zbar-tools qrencode wireguard-tools wireguard-go iproute2 iputils-ping
 postgresql postgresql-client chromium
+debootstrap qemu-system-x86 qemu-utils e2fsprogs dosfstools mtools syslinux syslinux-common fdisk
 "
 # Node.js and npm run the browser tests (tests/web). A machine may already
 # have them from another source (its own nodejs package bundles npm): only

@@ -335,17 +335,25 @@ int token_server(const char *token, char **server)
 		return -EINVAL;
 	obj = json_loadb(decoded, len, JSON_REJECT_DUPLICATES, NULL);
 	s = json_string_value(json_object_get(obj, "server"));
-	if (s && (!strncmp(s, "http://", 7) || !strncmp(s, "https://", 8)) && strlen(s) < 2048 &&
-	    !strpbrk(s, " \t\r\n")) {
+	if (s && strlen(s) < 2048 && !strpbrk(s, " \t\r\n")) {
+		const char *host;
+
 		*server = strdup(s);
 		if (!*server) {
 			ret = -ENOMEM;
 			goto out;
 		}
+		/* Trailing slashes go first, so the check sees what will be used. */
 		n = strlen(*server);
 		while (n > 0 && (*server)[n - 1] == '/')
 			(*server)[--n] = '\0';
-		ret = 0;
+		host = !strncmp(*server, "http://", 7) ? *server + 7 : !strncmp(*server, "https://", 8) ? *server + 8 : NULL;
+		if (host && *host && *host != '/') {
+			ret = 0;
+		} else {
+			free(*server);
+			*server = NULL;
+		}
 	}
 out:
 	if (json_is_string(json_object_get(obj, "key")))
