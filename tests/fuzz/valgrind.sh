@@ -12,8 +12,6 @@
 #     errors or definitely lost bytes fails the run (a process killed with
 #     SIGKILL on purpose writes no summary and is not counted).
 #     VALGRIND_API_ARGS: the run.py modules; by default all but
-#     test_static: the static files are opened with openat2(2), which
-#     valgrind 3.19 does not know (syscall 437 fails with ENOSYS, GET / is 404);
 #     test_faults: load and timing tests (1,000 clients, kill -9 bursts,
 #     deadlines of seconds) that a 20-50x slower server cannot meet.
 # Logs are kept in $BUILD/valgrind/. Prints one line per suite and exits 1
@@ -63,7 +61,7 @@ for suite in $SUITES; do
 			chmod +x "$tmp/bin/$prog"
 		done
 		if [ -z "${VALGRIND_API_ARGS:-}" ]; then
-			VALGRIND_API_ARGS=$(ls tests/api/test_*.py | sed 's|.*/||; s|\.py$||' | grep -vx -e test_static -e test_faults | tr '\n' ' ')
+			VALGRIND_API_ARGS=$(ls tests/api/test_*.py | sed 's|.*/||; s|\.py$||' | grep -vx -e test_faults | tr '\n' ' ')
 		fi
 		MESHGATED=$tmp/bin/meshgated MESHGATECTL=$tmp/bin/meshgatectl \
 			python3 tests/api/run.py ${VALGRIND_API_ARGS:-} >"$tmp/api.log" 2>&1
