@@ -474,13 +474,19 @@ int http_listen(const struct sockaddr_storage *ss, unsigned *bound_port)
 	return fd;
 }
 
-struct MHD_Daemon *http_start(struct server *srv, int listen_fd)
+struct MHD_Daemon *http_start(struct server *srv, int listen_fd, const char *tls_cert, const char *tls_key)
 {
 	/* ITC: so stopping wakes the workers at once instead of after their poll timeout. */
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 
+	if (tls_cert)
+		flags |= MHD_USE_TLS;
 	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
 			     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+			     /* Both NULL without TLS: MHD then ignores them. */
+			     MHD_OPTION_HTTPS_MEM_CERT, tls_cert ? tls_cert : "",
+			     MHD_OPTION_HTTPS_MEM_KEY, tls_key ? tls_key : "",
+			     MHD_OPTION_HTTPS_PRIORITIES, "SECURE256:+SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE",
 			     MHD_OPTION_LISTEN_SOCKET, listen_fd,
 			     MHD_OPTION_THREAD_POOL_SIZE, (unsigned)4,
 			     /*

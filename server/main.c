@@ -27,7 +27,7 @@ static void usage(void)
 		"usage: meshgated --data-dir DIR [--listen ADDR:PORT] [--public-url URL]\n"
 		"                 [--db URL] [--port-file FILE] [--log-level debug|info|warn|error]\n"
 		"                 [--broker mqtt://HOST:PORT --broker-admin-file FILE [--broker-public-url URL]]\n"
-		"                 [--web-dir DIR]\n");
+		"                 [--web-dir DIR] [--tls-cert PEM --tls-key PEM]\n");
 	exit(2);
 }
 
@@ -51,6 +51,26 @@ static int write_private_file(const char *path, const char *text)
 	if (ret < 0)
 		unlink(tmp);
 	return ret;
+}
+
+/* A PEM file (at most 64 KiB), NUL-terminated, or NULL. Caller frees. */
+static char *read_small_file(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *buf = NULL;
+	ssize_t n;
+
+	if (fd < 0)
+		return NULL;
+	buf = malloc(65537);
+	n = buf ? read(fd, buf, 65536) : -1;
+	close(fd);
+	if (n <= 0 || n == 65536) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	return buf;
 }
 
 /* Room for the connection limit (4096 in all): raise the soft descriptor limit to the hard one. */
@@ -102,6 +122,8 @@ int main(int argc, char **argv)
 		{ "log-level", required_argument, NULL, 'v' },
 		{ "broker", required_argument, NULL, 'm' },
 		{ "web-dir", required_argument, NULL, 'w' },
+		{ "tls-cert", required_argument, NULL, 'c' },
+		{ "tls-key", required_argument, NULL, 'k' },
 		{ "broker-public-url", required_argument, NULL, 'M' },
 		{ "broker-admin-file", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
@@ -110,6 +132,8 @@ int main(int argc, char **argv)
 	static struct server srv;
 	const char *listen_spec = "127.0.0.1:8080", *db = NULL, *port_file = NULL, *public_url = NULL;
 	const char *broker_url = NULL, *broker_public = NULL, *broker_admin = NULL;
+	const char *tls_cert_path = NULL, *tls_key_path = NULL;
+	char *tls_cert = NULL, *tls_key = NULL;
 	char dburl[PATH_MAX + 32], portbuf[16];
 	struct sockaddr_storage ss;
 	socklen_t sslen;
@@ -141,6 +165,12 @@ int main(int argc, char **argv)
 		case 'm':
 			broker_url = optarg;
 			break;
+		case 'c':
+			tls_cert_path = optarg;
+			break;
+		case 'k':
+			tls_key_path = optarg;
+			break;
 		case 'w':
 			if (!realpath(optarg, srv.web_dir))
 				fatal("--web-dir %s", optarg);
@@ -161,7 +191,7 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (optind != argc || !srv.data_dir[0])
+	if (optind != argc || !srv.data_dir[0] || !tls_cert_path != !tls_key_path)
 		usage();
 	if (http_parse_listen(listen_spec, &ss, &sslen) < 0)
 		fatalx("--listen must be ADDR:PORT, e.g. 127.0.0.1:8080 or [::1]:8080");
@@ -210,14 +240,21 @@ int main(int argc, char **argv)
 	if (public_url)
 		snprintf(srv.public_url, sizeof(srv.public_url), "%s", public_url);
 	else if (ss.ss_family == AF_INET6)
-		snprintf(srv.public_url, sizeof(srv.public_url), "http://[%.*s]:%u",
+		snprintf(srv.public_url, sizeof(srv.public_url), "%s://[%.*s]:%u", tls_cert_path ? "https" : "http",
 			 (int)(strrchr(listen_spec, ']') - listen_spec - 1), listen_spec + 1, port);
 	else
-		snprintf(srv.public_url, sizeof(srv.public_url), "http://%.*s:%u",
+		snprintf(srv.public_url, sizeof(srv.public_url), "%s://%.*s:%u", tls_cert_path ? "https" : "http",
 			 (int)(strrchr(listen_spec, ':') - listen_spec), listen_spec, port);
 	if (expiry_start(&srv) < 0)
 		fatalx("cannot start the expiry thread");
-	httpd = http_start(&srv, listen_fd);
+	if (tls_cert_path) {
+		/* Read before serving; the key stays only in MHD's memory. */
+		tls_cert = read_small_file(tls_cert_path);
+		tls_key = read_small_file(tls_key_path);
+		if (!tls_cert || !tls_key)
+			fatal("cannot read the TLS certificate or key");
+	}
+	httpd = http_start(&srv, listen_fd, tls_cert, tls_key);
 	if (!httpd)
 		fatalx("cannot start the HTTP server");
 	log_info("listening on %s (port %u), public URL %s", listen_spec, port, srv.public_url);
@@ -239,6 +276,11 @@ int main(int argc, char **argv)
 	broker_stop(srv.broker);
 	store_close(srv.st);
 	secrets_free(&srv);
+	free(tls_cert);
+	if (tls_key) {
+		mg_wipe(tls_key, strlen(tls_key));
+		free(tls_key);
+	}
 	pthread_mutex_destroy(&srv.setup_mu);
 	return 0;
 }
