@@ -140,10 +140,12 @@ int config_apply_update(json_t *cfg, int64_t have, int64_t host_id, json_t *msg,
  */
 int apply_ensure_interface(const char *ifname);
 /*
- * Makes ifname match cfg: WireGuard device by diff, MTU, link up, addresses,
- * routes. Stops at the first hard error.
+ * Makes st->ifname match cfg (with st->private_key): WireGuard device by
+ * diff, MTU, link up, addresses, routes. A peer's /0 becomes two /1 routes;
+ * the peers' endpoints and st's server and broker then keep their path
+ * outside the tunnel by host routes. Stops at the first hard error.
  */
-int apply_config(const char *ifname, const mg_key private_key, json_t *cfg);
+int apply_config(const struct agent_state *st, json_t *cfg);
 
 /* --- sys.c ----------------------------------------------------------------- */
 

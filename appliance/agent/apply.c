@@ -3,6 +3,14 @@
  * what differs is sent; live sessions survive), then MTU, link up,
  * addresses (exactly the config's) and routes (peers' allowed IPs that the
  * interface's own prefixes do not cover, marked RTPROT_MESHGATE).
+ *
+ * An internet gateway's 0.0.0.0/0 (::/0) becomes 0.0.0.0/1 + 128.0.0.0/1
+ * (::/1 + 8000::/1) through the interface, as OpenVPN's def1 does: more
+ * specific than the default route, which stays as it is. Every peer
+ * endpoint and the control plane (server, broker) of that family then gets
+ * a host route via the next hop the main table has for it without our
+ * routes, so tunnels and check-ins keep their path (exception routes: ours,
+ * via a gateway, tagged with a metric of this interface's own).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,6 +27,10 @@
 
 /* A session younger than this is live (WireGuard's REJECT_AFTER_TIME). */
 #define LIVE_SESSION_SEC 180
+/* Exception routes' metrics: this plus a hash of the interface name (0..999). */
+#define EXCEPTION_METRIC_BASE 157000u
+/* At most this many control-plane addresses (per URL) kept off the tunnel. */
+#define MAX_CONTROL_IPS 8
 
 struct prefix_vec {
 	struct mg_prefix *items;
@@ -191,15 +203,22 @@ static int parse_addresses(json_t *cfg, struct prefix_vec *addrs)
 	return 0;
 }
 
+static int fam_index(int family)
+{
+	return family == AF_INET6;
+}
+
 /*
  * Routes: each peer allowed IP not covered by one of our own prefixes, and
  * never a range holding a peer's endpoint (its encrypted packets would be
- * routed into the tunnel itself).
+ * routed into the tunnel itself); a /0 (internet gateway) becomes its two
+ * /1 halves and sets split[] for its family, and its endpoints get
+ * exception routes (compute_exceptions).
  */
 static int compute_routes(const struct wg_device *want, const struct prefix_vec *addrs, const struct mg_ip *eps,
-			  size_t n_eps, struct prefix_vec *routes)
+			  size_t n_eps, struct prefix_vec *routes, bool split[2])
 {
-	size_t i, j, k;
+	size_t i, j, k, h;
 	int ret;
 
 	for (i = 0; i < want->n_peers; i++) {
@@ -207,7 +226,7 @@ static int compute_routes(const struct wg_device *want, const struct prefix_vec 
 
 		for (j = 0; j < wp->n_allowedips; j++) {
 			const struct wg_allowedip *a = &wp->allowedips[j];
-			struct mg_prefix p = { .ip.family = a->family, .len = a->cidr };
+			struct mg_prefix p = { .ip.family = a->family, .len = a->cidr }, halves[2];
 			char buf[MG_PREFIX_STRLEN];
 			bool skip = false;
 
@@ -218,6 +237,24 @@ static int compute_routes(const struct wg_device *want, const struct prefix_vec 
 
 				mg_prefix_canonicalize(&own);
 				skip = own.ip.family == p.ip.family && mg_prefix_contains(&own, &p);
+			}
+			if (skip)
+				continue;
+			if (p.len == 0) {
+				/* 0.0.0.0/1 + 128.0.0.0/1 (::/1 + 8000::/1). */
+				halves[0] = p;
+				halves[0].len = 1;
+				halves[1] = halves[0];
+				halves[1].ip.bytes[0] = 0x80;
+				split[fam_index(p.ip.family)] = true;
+				for (h = 0; h < 2; h++) {
+					if (vec_has(routes, &halves[h]))
+						continue;
+					ret = vec_push(routes, &halves[h]);
+					if (ret < 0)
+						return ret;
+				}
+				continue;
 			}
 			for (k = 0; k < n_eps && !skip; k++) {
 				if (eps[k].family == p.ip.family && mg_prefix_contains_ip(&p, &eps[k])) {
@@ -233,6 +270,175 @@ static int compute_routes(const struct wg_device *want, const struct prefix_vec 
 				return ret;
 		}
 	}
+	return 0;
+}
+
+/* The host of "scheme://host[:port][/...]" ("[v6]" without brackets). */
+static int url_host(const char *url, char *host, size_t len)
+{
+	const char *p, *end;
+	size_t n;
+
+	if (!url)
+		return -EINVAL;
+	p = strstr(url, "://");
+	p = p ? p + 3 : url;
+	if (*p == '[') {
+		end = strchr(++p, ']');
+		if (!end)
+			return -EINVAL;
+		n = (size_t)(end - p);
+	} else {
+		n = strcspn(p, ":/?#");
+	}
+	if (n == 0 || n >= len)
+		return -EINVAL;
+	memcpy(host, p, n);
+	host[n] = '\0';
+	return 0;
+}
+
+/* Appends the addresses url's host resolves to (at most MAX_CONTROL_IPS). */
+static int control_ips(const char *url, struct mg_ip **ips, size_t *n)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+	struct addrinfo *res = NULL, *ai;
+	struct mg_ip *grown;
+	union wg_endpoint ep;
+	char host[256];
+	size_t got = 0;
+
+	if (url_host(url, host, sizeof(host)) < 0)
+		return 0;
+	if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res) {
+		log_debug("cannot resolve %s: its traffic follows the routes", host);
+		return 0;
+	}
+	for (ai = res; ai && got < MAX_CONTROL_IPS; ai = ai->ai_next) {
+		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) || ai->ai_addrlen > sizeof(ep))
+			continue;
+		memset(&ep, 0, sizeof(ep));
+		memcpy(&ep, ai->ai_addr, ai->ai_addrlen);
+		grown = reallocarray(*ips, *n + 1, sizeof(**ips));
+		if (!grown) {
+			freeaddrinfo(res);
+			return -ENOMEM;
+		}
+		*ips = grown;
+		endpoint_ip(&ep, &(*ips)[(*n)++]);
+		got++;
+	}
+	freeaddrinfo(res);
+	return 0;
+}
+
+/* The metric that tags this interface's exception routes. */
+static unsigned exception_metric(const char *ifname)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	for (; *ifname; ifname++)
+		h = (h ^ (uint8_t)*ifname) * 16777619u;
+	return EXCEPTION_METRIC_BASE + h % 1000;
+}
+
+/* Drops the family's /1 routes (the halves of a split default). */
+static void drop_halves(struct prefix_vec *routes, int family)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < routes->n; i++)
+		if (routes->items[i].ip.family != family || routes->items[i].len != 1)
+			routes->items[n++] = routes->items[i];
+	routes->n = n;
+}
+
+/*
+ * Exception routes for each family whose default was split: every peer
+ * endpoint and control-plane address of that family that the tunnel's
+ * other routes and our own prefixes leave to the /1s, and that the main
+ * table (without our routes) sends by its default route, gets a host route
+ * via that route's next hop. When one cannot be had (an unusual next hop),
+ * the family's /1 halves are dropped instead: a default route that would
+ * swallow the tunnel's own packets is worse than none.
+ */
+static int compute_exceptions(const char *ifname, const struct prefix_vec *addrs, struct prefix_vec *routes,
+			      const bool split[2], const struct mg_ip *ips, size_t n_ips, struct rtnl_via **out,
+			      size_t *n_out)
+{
+	struct rtnl_via *vias = NULL, via;
+	char buf[MG_IP_STRLEN], gw[MG_IP_STRLEN];
+	bool bad[2] = { false, false };
+	size_t i, k, n = 0;
+	int ifindex, ret;
+
+	*out = NULL;
+	*n_out = 0;
+	if (!split[0] && !split[1])
+		return 0;
+	ifindex = rtnl_ifindex(ifname);
+	if (ifindex < 0)
+		return ifindex;
+	if (n_ips) {
+		vias = calloc(n_ips, sizeof(*vias));
+		if (!vias)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n_ips; i++) {
+		const struct mg_ip *ip = &ips[i];
+		bool covered = false, dup = false;
+
+		if (!split[fam_index(ip->family)])
+			continue;
+		for (k = 0; k < addrs->n && !covered; k++) {
+			struct mg_prefix own = addrs->items[k];
+
+			mg_prefix_canonicalize(&own);
+			covered = own.ip.family == ip->family && mg_prefix_contains_ip(&own, ip);
+		}
+		for (k = 0; k < routes->n && !covered; k++)
+			covered = routes->items[k].len > 1 && routes->items[k].ip.family == ip->family &&
+				  mg_prefix_contains_ip(&routes->items[k], ip);
+		for (k = 0; k < n && !dup; k++)
+			dup = vias[k].dst.ip.family == ip->family && mg_ip_cmp(&vias[k].dst.ip, ip) == 0;
+		if (covered || dup)
+			continue;
+		mg_ip_format(ip, buf, sizeof(buf));
+		ret = rtnl_route_lookup(ip, ifindex, &via);
+		if (ret == -ENETUNREACH) {
+			log_debug("%s: no route to %s outside the tunnel; nothing to keep", ifname, buf);
+			continue;
+		}
+		if (ret < 0) {
+			log_warnx("%s: cannot keep %s off the tunnel (its route: %s); no default route through "
+				  "the tunnel for its family", ifname, buf, strerror(-ret));
+			bad[fam_index(ip->family)] = true;
+			continue;
+		}
+		/* A route more specific than our /1s keeps it anyway. */
+		if (via.dst.len > 0)
+			continue;
+		mg_prefix_from_ip(&via.dst, ip);
+		if (via.gateway.family)
+			mg_ip_format(&via.gateway, gw, sizeof(gw));
+		log_debug("%s: %s stays via %s (ifindex %d)", ifname, buf, via.gateway.family ? gw : "its link",
+			  via.oif);
+		vias[n++] = via;
+	}
+	for (k = 0; k < 2; k++) {
+		int family = k ? AF_INET6 : AF_INET;
+		size_t kept = 0;
+
+		if (!bad[k])
+			continue;
+		drop_halves(routes, family);
+		for (i = 0; i < n; i++)
+			if (vias[i].dst.ip.family != family)
+				vias[kept++] = vias[i];
+		n = kept;
+	}
+	*out = vias;
+	*n_out = n;
 	return 0;
 }
 
@@ -275,16 +481,46 @@ int apply_ensure_interface(const char *ifname)
 	return ret;
 }
 
-int apply_config(const char *ifname, const mg_key private_key, json_t *cfg)
+/*
+ * Routes and exception routes. With exceptions wanted they go in first (an
+ * endpoint never follows a new /1 into the tunnel); without, they go last
+ * (the /1s are gone before the endpoints lose their host routes). When the
+ * exceptions cannot be set, no /1 goes in.
+ */
+static int sync_routes(const char *ifname, struct prefix_vec *routes, const struct rtnl_via *vias, size_t n_vias)
 {
+	unsigned metric = exception_metric(ifname);
+	int ret, vret;
+
+	if (n_vias) {
+		vret = rtnl_via_sync(metric, vias, n_vias);
+		if (vret < 0) {
+			log_warnx("%s: cannot set the routes that keep endpoints off the tunnel: %s", ifname,
+				  strerror(-vret));
+			drop_halves(routes, AF_INET);
+			drop_halves(routes, AF_INET6);
+		}
+		ret = rtnl_route_sync(ifname, routes->items, routes->n);
+		return ret < 0 ? ret : vret;
+	}
+	ret = rtnl_route_sync(ifname, routes->items, routes->n);
+	vret = rtnl_via_sync(metric, NULL, 0);
+	return ret < 0 ? ret : vret;
+}
+
+int apply_config(const struct agent_state *st, json_t *cfg)
+{
+	const char *ifname = st->ifname;
 	struct wg_device *want = NULL, *have = NULL, *diff = NULL;
 	struct prefix_vec addrs = { 0 }, routes = { 0 };
 	struct mg_ip *eps = NULL;
-	size_t n_eps = 0;
+	struct rtnl_via *vias = NULL;
+	size_t n_eps = 0, n_vias = 0;
+	bool split[2] = { false, false };
 	json_t *mtu;
 	int ret;
 
-	ret = build_device(ifname, private_key, cfg, &want, &eps, &n_eps);
+	ret = build_device(ifname, st->private_key, cfg, &want, &eps, &n_eps);
 	if (ret < 0) {
 		log_warnx("%s: cannot build the WireGuard configuration: %s", ifname, strerror(-ret));
 		goto out;
@@ -330,9 +566,17 @@ int apply_config(const char *ifname, const mg_key private_key, json_t *cfg)
 		log_warnx("%s: cannot set the addresses: %s", ifname, strerror(-ret));
 		goto out;
 	}
-	ret = compute_routes(want, &addrs, eps, n_eps, &routes);
+	ret = compute_routes(want, &addrs, eps, n_eps, &routes, split);
+	/* The control plane keeps its path too: check-ins work while the gateway is down. */
+	if (ret == 0 && (split[0] || split[1])) {
+		ret = control_ips(st->server, &eps, &n_eps);
+		if (ret == 0 && st->has_broker)
+			ret = control_ips(st->broker.url, &eps, &n_eps);
+	}
 	if (ret == 0)
-		ret = rtnl_route_sync(ifname, routes.items, routes.n);
+		ret = compute_exceptions(ifname, &addrs, &routes, split, eps, n_eps, &vias, &n_vias);
+	if (ret == 0)
+		ret = sync_routes(ifname, &routes, vias, n_vias);
 	if (ret < 0) {
 		log_warnx("%s: cannot set the routes: %s", ifname, strerror(-ret));
 		goto out;
@@ -343,6 +587,7 @@ out:
 	wg_free_device(have);
 	wg_free_device(diff);
 	free(eps);
+	free(vias);
 	free(addrs.items);
 	free(routes.items);
 	return ret;

@@ -65,7 +65,7 @@ int agent_pull(const struct agent_opts *o, struct agent_state *st)
 	}
 	aret = apply_ensure_interface(st->ifname);
 	if (aret >= 0)
-		aret = apply_config(st->ifname, st->private_key, cfg);
+		aret = apply_config(st, cfg);
 	else
 		log_warnx("%s: cannot create the interface: %s", st->ifname, strerror(-aret));
 	/* Keep what the server wants even when the interface refused it: the next pass retries. */
@@ -267,7 +267,7 @@ int cmd_join(const struct agent_opts *o, int argc, char **argv)
 		goto undo;
 	}
 	created_if = r == 0;
-	r = apply_config(st.ifname, st.private_key, st.config);
+	r = apply_config(&st, st.config);
 	if (r < 0) {
 		errorx("cannot configure interface %s: %s", st.ifname, strerror(-r));
 		goto undo;

@@ -133,7 +133,7 @@ static int reapply(struct daemon *d)
 			log_warnx("%s: cannot create the interface: %s", d->st.ifname, strerror(-ret));
 		goto fail;
 	}
-	ret = apply_config(d->st.ifname, d->st.private_key, d->st.config);
+	ret = apply_config(&d->st, d->st.config);
 	if (ret < 0)
 		goto fail;
 	if (backoff_ok(&d->apply))

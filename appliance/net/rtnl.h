@@ -59,7 +59,8 @@ int rtnl_addr_sync(const char *ifname, const struct mg_prefix *want, size_t n);
 
 /*
  * Routes through ifname with protocol RTPROT_MESHGATE: main table, unicast,
- * scope link, no gateway. Destinations are canonicalised (host bits
+ * scope link, no gateway, the kernel's default metric (ours with another
+ * metric or a gateway are rtnl_via_*'s, below). Destinations are canonicalised (host bits
  * cleared). Lists are sorted like address lists. Deleting a route that is
  * not there gives -ESRCH; adding one whose destination already has a route
  * through ifname with the same metric (ours or not) gives -EEXIST.
@@ -79,5 +80,47 @@ int rtnl_route_del(const char *ifname, const struct mg_prefix *dst);
  * error.
  */
 int rtnl_route_sync(const char *ifname, const struct mg_prefix *want, size_t n);
+
+/*
+ * Routes via a next hop out of any link: main table, unicast, protocol
+ * RTPROT_MESHGATE, and a metric the caller picks as a tag (their list and
+ * sync only ever see routes with that metric, so they never mix with the
+ * per-interface routes above nor with another tag's). With a gateway
+ * (RTA_GATEWAY, dst's family; an IPv6 one may be link-local) the scope is
+ * universe, without one it is link (a point-to-point link's route). The
+ * agent uses them for host routes that keep a peer's endpoint (and the
+ * server) on the path they had before its /1 routes into the tunnel.
+ */
+struct rtnl_via {
+	struct mg_prefix dst;
+	int oif;			/* > 0 */
+	struct mg_ip gateway;		/* family 0: none */
+};
+struct rtnl_via_list {
+	struct rtnl_via *items;		/* sorted: dst (as prefix lists), oif, gateway */
+	size_t n;
+};
+int rtnl_via_list(unsigned metric, struct rtnl_via_list *out);	/* caller frees out->items */
+/* -EEXIST when dst already has a route of this metric (IPv4) or this very route (IPv6). */
+int rtnl_route_add_via(int oif, const struct mg_prefix *dst, const struct mg_ip *gateway, unsigned metric);
+/* Deletes ours with exactly this oif, gateway (NULL or family 0: none) and metric; -ESRCH when none. */
+int rtnl_route_del_via(int oif, const struct mg_prefix *dst, const struct mg_ip *gateway, unsigned metric);
+/*
+ * Make our routes of this metric exactly `want` (removes those that differ
+ * first, so a changed gateway replaces the old route). Applies as much as it
+ * can and returns the first error.
+ */
+int rtnl_via_sync(unsigned metric, const struct rtnl_via *want, size_t n);
+
+/*
+ * The route the main table has for ip as if none of ours (any metric) were
+ * there, and none out of skip_oif (0: skip none): longest prefix, then lowest
+ * metric. out->dst is the matching prefix, out->oif and out->gateway its
+ * next hop (a multipath route's first). -ENETUNREACH when nothing matches
+ * or the match is not a unicast route (blackhole, unreachable, ...),
+ * -EOPNOTSUPP when its next hop is not an interface plus an optional gateway
+ * of ip's family (a nexthop object, an IPv6 next hop for IPv4).
+ */
+int rtnl_route_lookup(const struct mg_ip *ip, int skip_oif, struct rtnl_via *out);
 
 #endif

@@ -17,7 +17,14 @@
 #   6. table inet meshgate exists while gw is a gateway, a foreign table in
 #      gw's namespace survives every change, and dropping both roles removes
 #      table inet meshgate (an invalid apply leaving the previous table in
-#      force is tests/unit/test_nat.c's).
+#      force is tests/unit/test_nat.c's);
+#   7. gw as an internet gateway: n1 gets 0.0.0.0/1 + 128.0.0.0/1 and ::/1 +
+#      8000::/1 into the mesh and host routes (proto 157, via its wan router)
+#      for gw's endpoint and the server; ${P}inet (198.18.99.2, behind the wan,
+#      neither mesh nor LAN) sees n1's connections come from gw's wan address
+#      (masquerade on gw); mesh pings keep working, and with the wan dropping
+#      n1 <-> gw a restarted n1 daemon still checks in directly; with the role
+#      gone n1 reaches ${P}inet directly again and has only its mesh routes.
 # Prints "ok - ..." / "not ok - ..." lines; exit 1 when anything failed.
 # Needs, beyond lib.sh's tools: nft, psql, PostgreSQL 15 server binaries,
 # zbarimg, wg-quick, runuser.
@@ -34,6 +41,8 @@ GW_LAN_IP=172.31.77.1
 DB_IP=172.31.77.2
 PG_BIN=${PG_BIN:-$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)}
 PG_PASS="e2e-db-$$"
+INET_IP=198.18.99.2	# ${P}inet: "the internet" for section 7
+INET_PORT=7777
 declare -A PK=() M4=() M6=() HID=()
 
 lab_init
@@ -106,6 +115,51 @@ client_rules_gone() { [ "$(nat_rules forward "client ")" = 0 ]; }
 routed_via() { nsx "$1" ip route get "$2" 2>/dev/null | grep -q "dev $3 "; }
 not_routed_via() { ! routed_via "$@"; }
 
+# inet_sees NODE: the source address ${P}inet's responder saw for NODE's connection.
+inet_sees() {
+	nsx "$1" timeout 5 python3 -c 'import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2)
+print(s.makefile().readline().strip())' "$INET_IP" "$INET_PORT" 2>/dev/null
+}
+inet_sees_as() { [ "$(inet_sees "$1")" = "$2" ]; }
+inet_unreachable() { ! inet_sees "$1" >/dev/null; }
+
+# proto_routes NODE: NODE's routes of protocol 157 (IPv4 and IPv6), one a line.
+proto_routes() { nsx "$1" ip -4 route show proto 157; nsx "$1" ip -6 route show proto 157; }
+
+# split_on NODE: the four /1 routes of an internet gateway, into NODE's mesh interface.
+split_on() {
+	local r
+	r=$(proto_routes "$1")
+	for d in 0.0.0.0/1 128.0.0.0/1 ::/1 8000::/1; do
+		grep -q "^$d dev $(ifname "$1") " <<<"$r" || return 1
+	done
+}
+
+# kept_direct NODE ADDR: a host route of ours to ADDR via NODE's wan router, and
+# the kernel picks it.
+kept_direct() {
+	local gwip
+	gwip=$(wan_ip "$1")
+	gwip=${gwip%.2}.1
+	nsx "$1" ip -4 route show proto 157 "$2/32" | grep -q "via $gwip dev eth0" &&
+		nsx "$1" ip route get "$2" | grep -q "via $gwip dev eth0 "
+}
+
+# only_mesh_routes NODE: every route of ours (if any: the mesh prefix itself
+# covers the peers) goes into NODE's mesh interface, with no gateway, and none
+# is a /1 (an internet gateway's).
+only_mesh_routes() {
+	local r
+	r=$(proto_routes "$1") || return 1
+	! grep -v " dev $(ifname "$1") " <<<"$r" | grep -q . &&
+		! grep -q " via " <<<"$r" &&
+		! grep -qE '^(0\.0\.0\.0/1|128\.0\.0\.0/1|::/1|8000::/1) ' <<<"$r"
+}
+
+host_field() { api GET "/hosts/$1" | jget "$2"; }
+checked_in_since() { [ "$(host_field "$1" last_checkin)" != "$2" ]; }
+
 # a change to gw's roles must never touch a foreign table
 foreign_check() {
 	check "foreign table inet other in gw's namespace intact ($1)" foreign_intact
@@ -124,6 +178,7 @@ lab_up 1 || fatal "lab: namespaces, veth links and routes"
 lab_leaf gw 20 || fatal "lab: ${P}gw on the wan"
 lab_leaf phone 21 || fatal "lab: ${P}phone on the wan"
 LAB_IFS+=("$(ifname gw)" "$PHONE_IF")
+lab_leaf inet 99 || fatal "lab: ${P}inet on the wan"
 lab_ns_add db || fatal "lab: ${P}db"
 {
 	ip -n "$(ns gw)" link add lan0 type veth peer name eth0 netns "$(ns db)" &&
@@ -137,6 +192,22 @@ check "db: no default route and no route beyond its LAN" \
 	test "$(nsx db ip -4 route show | grep -vc "^$LAN ")" = 0
 check_within "lab: gw reaches the server over the wan" 5 mesh_ping gw "$SRV_IP" ||
 	fatal "lab: no route through the wan"
+
+# "The internet": a responder on ${P}inet that answers with the address it sees.
+ip netns exec "$(ns inet)" python3 -c 'import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(16)
+while True:
+    c, a = s.accept()
+    try:
+        c.sendall((a[0] + "\n").encode())
+    except OSError:
+        pass
+    c.close()' "$INET_IP" "$INET_PORT" >>"$T/inet.log" 2>&1 &
+nsx inet python3 "$MGAPI" wait-tcp "$INET_IP" "$INET_PORT" 10 || fatal "lab: the responder on $INET_IP:$INET_PORT"
+check "lab: n1 reaches ${P}inet directly (it sees $(wan_ip n1))" inet_sees_as n1 "$(wan_ip n1)"
 
 # A foreign table in gw's namespace: nat/ must never touch it.
 { nsx gw nft add table inet other && nsx gw nft add chain inet other c; } ||
@@ -396,6 +467,61 @@ check_within "gw: no role left: table inet meshgate removed" 5 table_gone
 foreign_check "egress dropped"
 check_within "n1: no longer routes $LAN into the mesh" 5 not_routed_via n1 "$DB_IP" "$(ifname n1)"
 check "n1: psql to db fails once gw is no gateway" psql_fails n1
+
+# --- 7. internet gateway: n1's traffic to anywhere goes through gw -------------------------
+
+check "n1: no /1 routes before gw is an internet gateway" only_mesh_routes n1
+api PUT "/networks/$NET/nodes/${HID[gw]}/egress" '{"internet_gateway": true}' >/dev/null ||
+	not_ok "PUT egress {\"internet_gateway\": true} on gw"
+check_within "n1: 0.0.0.0/1, 128.0.0.0/1, ::/1, 8000::/1 into the mesh" 5 split_on n1 ||
+	note "$(proto_routes n1)"
+check_within "n1: gw's endpoint $(wan_ip gw) stays on the wan (host route, proto 157)" 5 \
+	kept_direct n1 "$(wan_ip gw)" || note "$(proto_routes n1)"
+check "n1: the server $SRV_IP stays on the wan (host route, proto 157)" kept_direct n1 "$SRV_IP"
+check "n1: the default route is untouched" \
+	test "$(nsx n1 ip -4 route show default)" = "default via $(wan_ip n1 | sed 's/\.2$/.1/') dev eth0 "
+check "n1: ${P}inet ($INET_IP) is routed into the mesh" routed_via n1 "$INET_IP" "$(ifname n1)"
+check_within "gw: table inet meshgate with a masquerade rule for 0.0.0.0/0" 5 masq_rules_are 2 ||
+	note "$(agent gw nat show 2>&1)"
+check_within "n1 -> ${P}inet: the responder sees gw's wan address $(wan_ip gw) (NAT on gw)" 10 \
+	inet_sees_as n1 "$(wan_ip gw)" || note "seen: $(inet_sees n1)"
+ping_ok "ping n1 -> ${P}inet ($INET_IP) through gw" n1 "$INET_IP"
+ping_ok "ping n1 -> gw over the mesh (IPv4) with the /1 routes" n1 "${M4[gw]}"
+ping_ok "ping n1 -> gw over the mesh (IPv6) with the /1 routes" n1 "${M6[gw]}"
+ping_ok "ping gw -> n1 over the mesh (IPv4)" gw "${M4[n1]}"
+check "gw: no /1 routes of its own (its allowed IPs are not its peers')" \
+	not_routed_via gw "$INET_IP" "$(ifname gw)"
+foreign_check "internet gateway on"
+
+# The gateway unreachable: the wan drops n1 <-> gw. n1 loses "the internet"
+# but still checks in (its daemon, restarted, reports at once) from its own address.
+if nsx wan nft add table inet cut &&
+	nsx wan nft add chain inet cut c '{ type filter hook forward priority 0; policy accept; }' &&
+	nsx wan nft add rule inet cut c ip saddr "$(wan_ip n1)" ip daddr "$(wan_ip gw)" drop &&
+	nsx wan nft add rule inet cut c ip saddr "$(wan_ip gw)" ip daddr "$(wan_ip n1)" drop; then
+	check_within "gw unreachable: n1 -> ${P}inet fails" 5 inet_unreachable n1
+	before=$(host_field "${HID[n1]}" last_checkin)
+	sleep 1
+	daemon_stop n1
+	daemon_start n1
+	check_within "gw unreachable: n1's daemon still checks in" 10 checked_in_since "${HID[n1]}" "$before"
+	check "gw unreachable: the server saw n1's check-in from $(wan_ip n1) (not through gw)" \
+		test "$(host_field "${HID[n1]}" observed_ip)" = "$(wan_ip n1)"
+	check_within "gw unreachable: n1's /1 and host routes stay" 5 kept_direct n1 "$SRV_IP"
+	nsx wan nft delete table inet cut || not_ok "wan: nft delete table inet cut"
+	check_within "gw reachable again: n1 -> ${P}inet through gw" 25 inet_sees_as n1 "$(wan_ip gw)"
+else
+	not_ok "wan: drop n1 <-> gw with nft"
+fi
+check "n1: routes still as they were after the restart" split_on n1
+
+api DELETE "/networks/$NET/nodes/${HID[gw]}/egress" >/dev/null || not_ok "DELETE egress (internet gateway) on gw"
+check_within "n1: the /1 and host routes are gone, only mesh routes of proto 157" 5 only_mesh_routes n1 ||
+	note "$(proto_routes n1)"
+check_within "gw: no role left: table inet meshgate removed" 5 table_gone
+check_within "n1 -> ${P}inet directly again: the responder sees $(wan_ip n1)" 10 inet_sees_as n1 "$(wan_ip n1)"
+ping_ok "ping n1 -> gw over the mesh after the internet gateway is gone" n1 "${M4[gw]}"
+foreign_check "internet gateway off"
 
 # --- shutdown: clean exits, no sanitizer reports ------------------------------------------
 

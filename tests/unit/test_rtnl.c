@@ -95,8 +95,8 @@ static size_t pfxs(const char *s, struct mg_prefix *p, size_t max)
  * A route through ifname made with raw rtnetlink and any protocol, as some
  * other program would: returns 0 or the kernel's negative errno.
  */
-static int raw_route(uint16_t type, uint16_t flags, unsigned char proto, const char *ifname,
-		     const char *dst)
+static int raw_route_full(uint16_t type, uint16_t flags, unsigned char proto, unsigned char rtype,
+			  const char *ifname, const char *dst, const char *gw, unsigned metric)
 {
 	char buf[8192] __attribute__((aligned(8)));
 	struct mg_prefix p = pfx(dst);
@@ -117,10 +117,20 @@ static int raw_route(uint16_t type, uint16_t flags, unsigned char proto, const c
 	rtm->rtm_dst_len = (unsigned char)p.len;
 	rtm->rtm_table = RT_TABLE_MAIN;
 	rtm->rtm_protocol = proto;
-	rtm->rtm_scope = type == RTM_NEWROUTE ? RT_SCOPE_LINK : RT_SCOPE_NOWHERE;
-	rtm->rtm_type = RTN_UNICAST;
-	mnl_attr_put(nlh, RTA_DST, p.ip.family == AF_INET ? 4 : 16, p.ip.bytes);
-	mnl_attr_put_u32(nlh, RTA_OIF, if_nametoindex(ifname));
+	rtm->rtm_scope = type != RTM_NEWROUTE ? RT_SCOPE_NOWHERE : gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+	rtm->rtm_type = rtype;
+	if (p.len)
+		mnl_attr_put(nlh, RTA_DST, p.ip.family == AF_INET ? 4 : 16, p.ip.bytes);
+	if (gw) {
+		struct mg_ip g;
+
+		assert_int_equal(mg_ip_parse(gw, &g), 0);
+		mnl_attr_put(nlh, RTA_GATEWAY, g.family == AF_INET ? 4 : 16, g.bytes);
+	}
+	if (ifname)
+		mnl_attr_put_u32(nlh, RTA_OIF, if_nametoindex(ifname));
+	if (metric)
+		mnl_attr_put_u32(nlh, RTA_PRIORITY, metric);
 
 	nl = mnl_socket_open(NETLINK_ROUTE);
 	assert_non_null(nl);
@@ -135,6 +145,12 @@ static int raw_route(uint16_t type, uint16_t flags, unsigned char proto, const c
 	ret = ret < 0 ? -errno : 0;
 	mnl_socket_close(nl);
 	return ret;
+}
+
+static int raw_route(uint16_t type, uint16_t flags, unsigned char proto, const char *ifname,
+		     const char *dst)
+{
+	return raw_route_full(type, flags, proto, RTN_UNICAST, ifname, dst, NULL, 0);
 }
 
 static int count_ll_cb(const struct nlmsghdr *nlh, void *data)
@@ -553,6 +569,274 @@ static void test_route_errors(void **state)
 	assert_routes(IF0, "");
 }
 
+/* --- routes via a next hop, lookup ------------------------------------------ */
+
+#define TAG 157123u
+#define TAG2 157456u
+
+static struct mg_ip ipa(const char *s)
+{
+	struct mg_ip ip;
+
+	assert_int_equal(mg_ip_parse(s, &ip), 0);
+	return ip;
+}
+
+static struct rtnl_via via(const char *dst, const char *ifname, const char *gw)
+{
+	struct rtnl_via v;
+
+	memset(&v, 0, sizeof(v));
+	v.dst = pfx(dst);
+	v.oif = (int)if_nametoindex(ifname);
+	if (gw)
+		v.gateway = ipa(gw);
+	return v;
+}
+
+/* The routes of one metric as "DST@IF[>GW] ...", in list order. */
+static void assert_vias(unsigned metric, const char *want)
+{
+	char out[2048] = "", one[128], d[MG_PREFIX_STRLEN], g[MG_IP_STRLEN], ifn[IF_NAMESIZE];
+	struct rtnl_via_list l;
+	size_t i;
+
+	assert_int_equal(rtnl_via_list(metric, &l), 0);
+	for (i = 0; i < l.n; i++) {
+		assert_int_equal(mg_prefix_format(&l.items[i].dst, d, sizeof(d)), 0);
+		assert_non_null(if_indextoname((unsigned)l.items[i].oif, ifn));
+		if (l.items[i].gateway.family)
+			assert_int_equal(mg_ip_format(&l.items[i].gateway, g, sizeof(g)), 0);
+		snprintf(one, sizeof(one), "%s%s@%s%s%s", i ? " " : "", d, ifn,
+			 l.items[i].gateway.family ? ">" : "", l.items[i].gateway.family ? g : "");
+		assert_true(strlen(out) + strlen(one) < sizeof(out));
+		strcat(out, one);
+	}
+	free(l.items);
+	assert_string_equal(out, want);
+}
+
+/* IF0 and IF1 up, with a subnet each for gateways to be on. */
+static void two_links(void)
+{
+	struct mg_prefix a;
+
+	assert_int_equal(rtnl_link_add(IF1, link_kind), 0);
+	assert_int_equal(rtnl_link_set_up(IF0, true), 0);
+	assert_int_equal(rtnl_link_set_up(IF1, true), 0);
+	a = pfx("10.9.0.1/24");
+	assert_int_equal(rtnl_addr_add(IF0, &a), 0);
+	a = pfx("fd00:9::1/64");
+	assert_int_equal(rtnl_addr_add(IF0, &a), 0);
+	a = pfx("10.8.0.1/24");
+	assert_int_equal(rtnl_addr_add(IF1, &a), 0);
+}
+
+static void test_route_via_add_list_del(void **state)
+{
+	struct mg_prefix d4 = pfx("203.0.113.7/32"), d6 = pfx("2001:db8::7/128"), dl = pfx("198.51.100.9/32"),
+			 odd = pfx("203.0.113.77/24"), any = pfx("10.70.0.0/16");
+	struct mg_ip g4 = ipa("10.9.0.254"), g6 = ipa("fd00:9::fe"), ll = ipa("fe80::1"), other = ipa("10.9.0.253");
+	int if0, if1;
+
+	NEED_NETNS();
+	two_links();
+	if0 = rtnl_ifindex(IF0);
+	if1 = rtnl_ifindex(IF1);
+	assert_vias(TAG, "");
+	assert_int_equal(rtnl_route_add_via(if0, &d4, &g4, TAG), 0);
+	assert_int_equal(rtnl_route_add_via(if0, &d6, &g6, TAG), 0);
+	/* A link-local IPv6 gateway, a link without gateway, host bits cleared. */
+	assert_int_equal(rtnl_route_add_via(if1, &d6, &ll, TAG2), 0);
+	assert_int_equal(rtnl_route_add_via(if1, &dl, NULL, TAG), 0);
+	assert_int_equal(rtnl_route_add_via(if0, &odd, &g4, TAG2), 0);
+	assert_vias(TAG, "198.51.100.9/32@" IF1 " 203.0.113.7/32@" IF0 ">10.9.0.254 "
+			 "2001:db8::7/128@" IF0 ">fd00:9::fe");
+	assert_vias(TAG2, "203.0.113.0/24@" IF0 ">10.9.0.254 2001:db8::7/128@" IF1 ">fe80::1");
+	assert_int_equal(rtnl_route_add_via(if0, &d4, &g4, TAG), -EEXIST);
+	/* IPv4: one route per destination and metric, whatever its next hop. */
+	assert_int_equal(rtnl_route_add_via(if0, &d4, &other, TAG), -EEXIST);
+
+	/* The per-interface routes never see them, nor does their sync remove them. */
+	assert_int_equal(rtnl_route_add(IF0, &any), 0);
+	assert_routes(IF0, "10.70.0.0/16");
+	assert_int_equal(rtnl_route_sync(IF0, NULL, 0), 0);
+	assert_int_equal(rtnl_route_sync(IF1, NULL, 0), 0);
+	assert_routes(IF0, "");
+	assert_vias(TAG, "198.51.100.9/32@" IF1 " 203.0.113.7/32@" IF0 ">10.9.0.254 "
+			 "2001:db8::7/128@" IF0 ">fd00:9::fe");
+
+	/* Deletion names the next hop and the metric. */
+	assert_int_equal(rtnl_route_del_via(if0, &d4, &other, TAG), -ESRCH);
+	assert_int_equal(rtnl_route_del_via(if0, &d4, &g4, TAG2), -ESRCH);
+	assert_int_equal(rtnl_route_del_via(if0, &d4, &g4, TAG), 0);
+	assert_int_equal(rtnl_route_del_via(if0, &d4, &g4, TAG), -ESRCH);
+	assert_int_equal(rtnl_route_del_via(if0, &d6, &g6, TAG2), -ESRCH);
+	assert_int_equal(rtnl_route_del_via(if0, &d6, &g6, TAG), 0);
+	assert_int_equal(rtnl_route_del_via(if1, &dl, NULL, TAG), 0);
+	assert_vias(TAG, "");
+	assert_vias(TAG2, "203.0.113.0/24@" IF0 ">10.9.0.254 2001:db8::7/128@" IF1 ">fe80::1");
+	assert_int_equal(rtnl_route_del_via(if0, &odd, &g4, TAG2), 0);
+	assert_int_equal(rtnl_route_del_via(if1, &d6, &ll, TAG2), 0);
+	assert_vias(TAG2, "");
+}
+
+static void test_route_via_sync(void **state)
+{
+	struct rtnl_via want[8];
+	struct mg_prefix d = pfx("192.0.2.50/32");
+	struct mg_ip g = ipa("10.8.0.254");
+
+	NEED_NETNS();
+	two_links();
+	/* Another tag's route and someone else's route to the same place stay. */
+	assert_int_equal(rtnl_route_add_via(rtnl_ifindex(IF1), &d, &g, TAG2), 0);
+	assert_int_equal(raw_route_full(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, RTPROT_STATIC, RTN_UNICAST, IF0,
+					"192.0.2.51/32", "10.9.0.200", TAG), 0);
+
+	want[0] = via("192.0.2.50/32", IF0, "10.9.0.254");
+	want[1] = via("2001:db8::50/128", IF0, "fd00:9::fe");
+	want[2] = via("192.0.2.60/32", IF1, NULL);
+	want[3] = want[0];	/* a duplicate */
+	assert_int_equal(rtnl_via_sync(TAG, want, 4), 0);
+	assert_vias(TAG, "192.0.2.50/32@" IF0 ">10.9.0.254 192.0.2.60/32@" IF1 " 2001:db8::50/128@" IF0
+			 ">fd00:9::fe");
+	/* Again: nothing to do. */
+	assert_int_equal(rtnl_via_sync(TAG, want, 3), 0);
+	assert_vias(TAG, "192.0.2.50/32@" IF0 ">10.9.0.254 192.0.2.60/32@" IF1 " 2001:db8::50/128@" IF0
+			 ">fd00:9::fe");
+
+	/* A new gateway, a new link, one gone, one new. */
+	want[0] = via("192.0.2.50/32", IF0, "10.9.0.253");
+	want[1] = via("2001:db8::50/128", IF1, "fe80::1");
+	want[2] = via("192.0.2.70/32", IF1, "10.8.0.9");
+	assert_int_equal(rtnl_via_sync(TAG, want, 3), 0);
+	assert_vias(TAG, "192.0.2.50/32@" IF0 ">10.9.0.253 192.0.2.70/32@" IF1 ">10.8.0.9 2001:db8::50/128@" IF1
+			 ">fe80::1");
+	assert_vias(TAG2, "192.0.2.50/32@" IF1 ">10.8.0.254");
+
+	/* A bad entry changes nothing. */
+	want[3] = via("192.0.2.80/32", IF1, "fd00:9::fe");
+	assert_int_equal(rtnl_via_sync(TAG, want, 4), -EINVAL);
+	want[3] = via("192.0.2.80/32", IF1, NULL);
+	want[3].oif = 0;
+	assert_int_equal(rtnl_via_sync(TAG, want, 4), -EINVAL);
+	assert_int_equal(rtnl_via_sync(TAG, NULL, 1), -EINVAL);
+	/* An unreachable gateway: the rest is applied, the error reported. */
+	want[3] = via("192.0.2.80/32", IF1, "10.77.0.1");
+	assert_int_equal(rtnl_via_sync(TAG, want, 4), -ENETUNREACH);
+	assert_vias(TAG, "192.0.2.50/32@" IF0 ">10.9.0.253 192.0.2.70/32@" IF1 ">10.8.0.9 2001:db8::50/128@" IF1
+			 ">fe80::1");
+
+	assert_int_equal(rtnl_via_sync(TAG, NULL, 0), 0);
+	assert_vias(TAG, "");
+	assert_vias(TAG2, "192.0.2.50/32@" IF1 ">10.8.0.254");
+	/* The static route (same metric, not ours) is still there. */
+	assert_int_equal(raw_route_full(RTM_DELROUTE, 0, RTPROT_STATIC, RTN_UNICAST, IF0, "192.0.2.51/32",
+					"10.9.0.200", TAG), 0);
+}
+
+static void test_route_via_errors(void **state)
+{
+	struct mg_prefix d = pfx("192.0.2.1/32"), bad = pfx("192.0.2.1/32");
+	struct mg_ip g6 = ipa("fd00:9::fe"), g4 = ipa("10.9.0.254");
+	struct rtnl_via v;
+	struct mg_ip ip = ipa("192.0.2.1");
+
+	NEED_NETNS();
+	two_links();
+	assert_int_equal(rtnl_route_add_via(0, &d, &g4, TAG), -EINVAL);
+	assert_int_equal(rtnl_route_add_via(rtnl_ifindex(IF0), &d, &g6, TAG), -EINVAL);
+	assert_int_equal(rtnl_route_add_via(rtnl_ifindex(IF0), NULL, &g4, TAG), -EINVAL);
+	bad.len = 33;
+	assert_int_equal(rtnl_route_add_via(rtnl_ifindex(IF0), &bad, &g4, TAG), -EINVAL);
+	assert_int_equal(rtnl_route_del_via(rtnl_ifindex(IF0), &bad, &g4, TAG), -EINVAL);
+	/* A gateway off every subnet. */
+	g4 = ipa("10.77.0.1");
+	assert_int_equal(rtnl_route_add_via(rtnl_ifindex(IF0), &d, &g4, TAG), -ENETUNREACH);
+	/* No such link. */
+	assert_true(rtnl_route_add_via(9999, &d, NULL, TAG) < 0);
+	assert_int_equal(rtnl_via_list(TAG, NULL), -EINVAL);
+	assert_int_equal(rtnl_route_lookup(NULL, 0, &v), -EINVAL);
+	assert_int_equal(rtnl_route_lookup(&ip, 0, NULL), -EINVAL);
+	ip.family = AF_PACKET;
+	assert_int_equal(rtnl_route_lookup(&ip, 0, &v), -EINVAL);
+	assert_vias(TAG, "");
+}
+
+static void assert_lookup(const char *ip, int skip_oif, const char *dst, const char *ifname, const char *gw)
+{
+	struct mg_ip a = ipa(ip);
+	struct rtnl_via v;
+	char d[MG_PREFIX_STRLEN], g[MG_IP_STRLEN] = "";
+
+	assert_int_equal(rtnl_route_lookup(&a, skip_oif, &v), 0);
+	assert_int_equal(mg_prefix_format(&v.dst, d, sizeof(d)), 0);
+	assert_string_equal(d, dst);
+	assert_int_equal(v.oif, rtnl_ifindex(ifname));
+	if (v.gateway.family)
+		assert_int_equal(mg_ip_format(&v.gateway, g, sizeof(g)), 0);
+	assert_string_equal(g, gw ? gw : "");
+}
+
+static void test_route_lookup(void **state)
+{
+	struct mg_prefix h1 = pfx("0.0.0.0/1"), h2 = pfx("128.0.0.0/1"), h6 = pfx("::/1"), e = pfx("203.0.113.7/32");
+	struct mg_ip g = ipa("10.9.0.254"), ip;
+	struct rtnl_via v;
+	int if1;
+
+	NEED_NETNS();
+	two_links();
+	if1 = rtnl_ifindex(IF1);
+	ip = ipa("203.0.113.7");
+	assert_int_equal(rtnl_route_lookup(&ip, 0, &v), -ENETUNREACH);
+	ip = ipa("2001:db8::7");
+	assert_int_equal(rtnl_route_lookup(&ip, 0, &v), -ENETUNREACH);
+
+	/* Two default routes: the lower metric wins. */
+	assert_int_equal(raw_route_full(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, RTPROT_STATIC, RTN_UNICAST, IF0,
+					"0.0.0.0/0", "10.9.0.200", 200), 0);
+	assert_int_equal(raw_route_full(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, RTPROT_BOOT, RTN_UNICAST, IF0,
+					"0.0.0.0/0", "10.9.0.254", 100), 0);
+	assert_int_equal(raw_route_full(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, RTPROT_STATIC, RTN_UNICAST, IF0,
+					"::/0", "fe80::1", 0), 0);
+	assert_lookup("203.0.113.7", 0, "0.0.0.0/0", IF0, "10.9.0.254");
+	assert_lookup("2001:db8::7", 0, "::/0", IF0, "fe80::1");
+	/* A subnet of a link: no gateway. */
+	assert_lookup("10.8.0.77", 0, "10.8.0.0/24", IF1, NULL);
+	assert_lookup("fd00:9::77", 0, "fd00:9::/64", IF0, NULL);
+
+	/* Our own routes never count: the /1 halves, a host route of ours. */
+	assert_int_equal(rtnl_route_add(IF1, &h1), 0);
+	assert_int_equal(rtnl_route_add(IF1, &h2), 0);
+	assert_int_equal(rtnl_route_add(IF1, &h6), 0);
+	assert_int_equal(rtnl_route_add_via(rtnl_ifindex(IF0), &e, &g, TAG), 0);
+	assert_lookup("203.0.113.7", 0, "0.0.0.0/0", IF0, "10.9.0.254");
+	assert_lookup("2001:db8::7", 0, "::/0", IF0, "fe80::1");
+	assert_lookup("10.8.0.77", 0, "10.8.0.0/24", IF1, NULL);
+
+	/* Someone else's more specific route wins, unless it leaves by skip_oif. */
+	assert_int_equal(raw_route_full(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, RTPROT_STATIC, RTN_UNICAST, IF1,
+					"203.0.113.0/24", NULL, 0), 0);
+	assert_lookup("203.0.113.7", 0, "203.0.113.0/24", IF1, NULL);
+	assert_lookup("203.0.113.7", if1, "0.0.0.0/0", IF0, "10.9.0.254");
+	assert_lookup("203.0.113.8", if1, "0.0.0.0/0", IF0, "10.9.0.254");
+
+	/* A blackhole is no route. */
+	assert_int_equal(raw_route_full(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, RTPROT_STATIC, RTN_BLACKHOLE, NULL,
+					"198.51.100.0/24", NULL, 0), 0);
+	ip = ipa("198.51.100.1");
+	assert_int_equal(rtnl_route_lookup(&ip, 0, &v), -ENETUNREACH);
+	assert_lookup("198.51.101.1", 0, "0.0.0.0/0", IF0, "10.9.0.254");
+
+	/* The link goes: its routes with it. */
+	assert_int_equal(rtnl_link_delete(IF0), 0);
+	ip = ipa("192.0.2.1");
+	assert_int_equal(rtnl_route_lookup(&ip, if1, &v), -ENETUNREACH);
+	assert_vias(TAG, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -566,6 +850,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_route_sync_foreign, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_route_other_link, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_route_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_route_via_add_list_del, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_route_via_sync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_route_via_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_route_lookup, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);
