@@ -2,7 +2,11 @@
 # `make test-image`: boot image/out/meshgate.img in qemu (TCG software
 # emulation, no KVM needed) and test the appliance end to end:
 #   1. the setup token appears on the serial console (first boot);
-#   2. over the forwarded API port: setup, login, a network, an enrollment
+#   2. HTTPS only: the appliance's self-signed certificate is copied out over
+#      the self-test channel and checked against the fingerprint first boot
+#      printed on the console; every API call then VERIFIES it (curl
+#      --cacert), and without it, or over plain HTTP, the port must refuse;
+#      over the forwarded HTTPS port: setup, login, a network, an enrollment
 #      key; the appliance's own agent joins with it (sent to the in-VM
 #      self-test over the second serial port), as do two network namespaces
 #      inside the VM, which ping each other over KERNEL WireGuard interfaces
@@ -47,7 +51,7 @@ trap finish EXIT
 trap 'exit 130' INT TERM
 die() { not_ok "$*"; exit 1; }
 
-for t in qemu-system-x86_64 qemu-img zbarimg curl python3; do
+for t in qemu-system-x86_64 qemu-img zbarimg curl python3 openssl base64; do
 	command -v "$t" >/dev/null 2>&1 || die "missing $t (make deps)"
 done
 for f in meshgate.img vmlinuz initrd.img cmdline; do
@@ -60,7 +64,9 @@ elapsed() { echo $(( $(date +%s) - start )); }
 
 # --- boot -----------------------------------------------------------------------
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-API=http://127.0.0.1:$PORT/api/v1
+BASE=https://127.0.0.1:$PORT
+API=$BASE/api/v1
+CA=$W/cert.pem
 qemu-img create -q -f qcow2 -b "$OUT/meshgate.img" -F raw "$W/disk.qcow2" || die "qemu-img overlay"
 mkfifo "$W/ctl.in" "$W/ctl.out" || die "mkfifo"
 accel=tcg,thread=multi
@@ -69,13 +75,13 @@ qemu-system-x86_64 -accel "$accel" -smp 2 -m 1024 -nographic -monitor none \
 	-kernel "$OUT/vmlinuz" -initrd "$OUT/initrd.img" \
 	-append "$(cat "$OUT/cmdline") meshgate.selftest=1" \
 	-drive "file=$W/disk.qcow2,if=virtio,format=qcow2" \
-	-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$PORT-:8080" -device virtio-net-pci,netdev=n0 \
+	-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$PORT-:8443" -device virtio-net-pci,netdev=n0 \
 	-serial "file:$W/console.log" -serial "pipe:$W/ctl" \
 	</dev/null >"$W/qemu.log" 2>&1 &
 QPID=$!
 # Keep the read end of ctl.out drained so the guest never blocks on it.
 cat "$W/ctl.out" >/dev/null 2>&1 &
-note "qemu pid $QPID, API forwarded to 127.0.0.1:$PORT"
+note "qemu pid $QPID, HTTPS API forwarded to 127.0.0.1:$PORT"
 
 # wait_console PATTERN SECONDS: a line matching PATTERN (grep -E) appears.
 wait_console() {
@@ -90,6 +96,16 @@ wait_console() {
 }
 # send CMD: one command line to the in-VM self-test (second serial port).
 send() { printf '%s\n' "$*" > "$W/ctl.in"; }
+# vm_sh SECONDS COMMAND: run COMMAND as root in the VM, wait for its end.
+vm_sh() {
+	n0=$(grep -ac 'SELFTEST SHDONE' "$W/console.log")
+	send "SH $2"
+	deadline=$(( $(date +%s) + $1 ))
+	while [ "$(grep -ac 'SELFTEST SHDONE' "$W/console.log")" = "$n0" ]; do
+		[ "$(date +%s)" -ge "$deadline" ] && return 1
+		sleep 1
+	done
+}
 
 if wait_console 'MESHGATE-SETUP-TOKEN: ' 600; then
 	ok "setup token on the serial console after $(elapsed)s"
@@ -99,11 +115,47 @@ fi
 SETUP=$(grep -a 'MESHGATE-SETUP-TOKEN: ' "$W/console.log" | tail -n 1 | sed 's/.*MESHGATE-SETUP-TOKEN: *//' | tr -d '\r\n ')
 wait_console 'SELFTEST READY' 120 || die "self-test hook did not start"
 
+# --- the appliance's certificate --------------------------------------------------
+# Copied out over the self-test channel (one base64 line), and checked against
+# the fingerprint first boot printed on the console.
+vm_sh 60 'echo CERT $(base64 -w0 /etc/meshgate/tls/cert.pem)' || die "self-test SH (certificate) did not finish"
+grep -a 'SELFTEST OUT CERT ' "$W/console.log" | tail -n 1 | sed 's/.*SELFTEST OUT CERT //' | tr -d '\r\n ' |
+	base64 -d > "$CA" 2>/dev/null
+fp=$(openssl x509 -in "$CA" -noout -fingerprint -sha256 2>/dev/null | cut -d= -f2)
+want_fp=$(grep -a 'TLS certificate sha256 fingerprint: ' "$W/console.log" | head -n 1 | sed 's/.*fingerprint: *//' | tr -d '\r ')
+if [ -n "$fp" ] && [ "$fp" = "$want_fp" ]; then
+	ok "appliance certificate copied out, fingerprint as on the console ($fp)"
+else
+	die "appliance certificate: fingerprint '${fp:-none}', console says '${want_fp:-nothing}'"
+fi
+
+# --- HTTPS only, verified -----------------------------------------------------------
+curl -s -m 30 -o /dev/null --cacert "$CA" "$BASE/"
+rc=$?
+[ $rc = 0 ] && ok "HTTPS with the certificate verified (curl --cacert, host 127.0.0.1)" ||
+	die "HTTPS with --cacert: curl exit $rc"
+curl -s -m 30 -o /dev/null "$BASE/"
+rc=$?
+[ $rc = 60 ] && ok "without --cacert the self-signed certificate is refused (curl exit 60)" ||
+	not_ok "without --cacert: curl exit $rc (want 60, certificate not trusted)"
+code=$(curl -s -m 30 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/")
+case $code in
+2* | 3* | 4* | 5*) not_ok "plain HTTP on the API port answered HTTP $code" ;;
+*) ok "no plain HTTP on the API port" ;;
+esac
+proto=$(curl -s -m 30 -o /dev/null -v --cacert "$CA" "$BASE/" 2>&1 |
+	sed -n 's/^\* SSL connection using \(TLSv1\.[0-9]\).*/\1/p' | head -n 1)
+case $proto in
+TLSv1.2 | TLSv1.3) ok "TLS version $proto" ;;
+*) not_ok "TLS version: ${proto:-unknown}" ;;
+esac
+
 # --- setup over the forwarded port -----------------------------------------------
 TOKEN=
-# api METHOD PATH [JSON]: body to stdout, status to $W/status.
+# api METHOD PATH [JSON]: body to stdout, status to $W/status, headers to
+# $W/headers. Always verifies the appliance's certificate.
 api() {
-	curl -s -m 60 -o "$W/body" -w '%{http_code}' -X "$1" \
+	curl -s -m 60 --cacert "$CA" -D "$W/headers" -o "$W/body" -w '%{http_code}' -X "$1" \
 		${TOKEN:+-H "Authorization: Bearer $TOKEN"} -H 'Content-Type: application/json' \
 		${3:+--data "$3"} "$API$2" > "$W/status"
 	cat "$W/body"
@@ -116,6 +168,8 @@ api POST /setup "{\"setup_token\":\"$SETUP\",\"username\":\"admin\",\"password\"
 [ "$(status)" = 201 ] && ok "setup over the forwarded API port" || die "setup: $(status) $(cat "$W/body")"
 TOKEN=$(api POST /login "{\"username\":\"admin\",\"password\":\"$PASS\"}" | jget 'd["token"]')
 [ "$(status)" = 200 ] && ok "login" || die "login: $(status)"
+tr -d '\r' < "$W/headers" | grep -i '^set-cookie:' | grep -qi '; *secure' &&
+	ok "session cookie is Secure" || not_ok "session cookie: $(grep -i '^set-cookie:' "$W/headers" | cut -c1-30)... not Secure"
 api POST /networks '{"name":"office","ipv4_range":"10.77.0.0/24"}' >/dev/null
 [ "$(status)" = 201 ] && ok "network created" || die "network: $(status) $(cat "$W/body")"
 ENROLL=$(api POST /enrollment-keys '{"networks":["office"],"uses":3}' | jget 'd["token"]')
@@ -185,23 +239,19 @@ while read -r r desc; do
 done < "$W/vm-results"
 
 # The admin console is served by meshgated from /usr/share/meshgate/web.
-code=$(curl -s -m 30 -o "$W/index.html" -w '%{http_code}' "http://127.0.0.1:$PORT/")
+code=$(curl -s -m 30 --cacert "$CA" -o "$W/index.html" -w '%{http_code}' "$BASE/")
 if [ "$code" = 200 ] && grep -qi '<html' "$W/index.html"; then
-	ok "admin console served at /"
+	ok "admin console served at / over HTTPS"
 else
 	not_ok "admin console at /: HTTP $code"
-	send "SH journalctl -b -u meshgated.service --no-pager -n 15"
-	wait_console 'SELFTEST SHDONE' 60
-	grep -a 'SELFTEST OUT' "$W/console.log" | sed 's/.*SELFTEST OUT /# vm: /'
+	vm_sh 60 "journalctl -b -u meshgated.service --no-pager -n 15"
+	grep -a 'SELFTEST OUT' "$W/console.log" | grep -v 'SELFTEST OUT CERT ' | sed 's/.*SELFTEST OUT /# vm: /'
 fi
 
 # MESHGATE_TEST_SH="COMMAND": run COMMAND as root in the VM and show its output.
 if [ -n "${MESHGATE_TEST_SH:-}" ]; then
-	n0=$(grep -ac 'SELFTEST SHDONE' "$W/console.log")
-	send "SH $MESHGATE_TEST_SH"
-	deadline=$(( $(date +%s) + 120 ))
-	while [ "$(grep -ac 'SELFTEST SHDONE' "$W/console.log")" = "$n0" ] && [ "$(date +%s)" -lt "$deadline" ]; do sleep 1; done
-	grep -a 'SELFTEST OUT' "$W/console.log" | sed 's/.*SELFTEST OUT /# vm: /'
+	vm_sh 120 "$MESHGATE_TEST_SH"
+	grep -a 'SELFTEST OUT' "$W/console.log" | grep -v 'SELFTEST OUT CERT ' | sed 's/.*SELFTEST OUT /# vm: /'
 fi
 
 send POWEROFF

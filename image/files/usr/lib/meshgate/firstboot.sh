@@ -38,8 +38,8 @@ if [ ! -s "$MOSQ/dynsec.json" ] || [ ! -s "$ETC/broker-admin" ]; then
 	echo "meshgate first boot: broker admin account created"
 fi
 
-# TLS: a self-signed certificate for the broker (and later the API), unless
-# the admin supplied one. Agents verify it with MESHGATE_CA_FILE.
+# TLS: a self-signed certificate for the broker (8883) and the API/console
+# (8443), unless the admin supplied one. Agents verify it with MESHGATE_CA_FILE.
 if [ ! -s "$ETC/tls/cert.pem" ] || [ ! -s "$ETC/tls/key.pem" ]; then
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
 		-subj "/CN=$host" \
@@ -51,22 +51,32 @@ if [ ! -s "$ETC/tls/cert.pem" ] || [ ! -s "$ETC/tls/key.pem" ]; then
 	chmod 600 "$ETC/tls/key.pem"
 	chmod 644 "$ETC/tls/cert.pem"
 	chmod 755 "$ETC/tls"
-	printf 'MESHGATE_CA_FILE=%s\n' "$ETC/tls/cert.pem" > "$ETC/agent.env"
 	echo "meshgate first boot: self-signed certificate for $host / $addr"
-	echo "  sha256 fingerprint: $(openssl x509 -in "$ETC/tls/cert.pem" -noout -fingerprint -sha256 | cut -d= -f2)"
+fi
+echo "meshgate: TLS certificate sha256 fingerprint: $(openssl x509 -in "$ETC/tls/cert.pem" -noout -fingerprint -sha256 | cut -d= -f2)"
+# The appliance's own agent (and meshgate/meshgatectl run with this
+# environment) trusts exactly this certificate, for the API and the broker.
+if [ ! -s "$ETC/agent.env" ]; then
+	printf 'MESHGATE_CA_FILE=%s\n' "$ETC/tls/cert.pem" > "$ETC/agent.env.tmp"
+	chmod 644 "$ETC/agent.env.tmp"
+	mv "$ETC/agent.env.tmp" "$ETC/agent.env"
 fi
 chmod 711 "$ETC"
 
 if [ ! -s "$ETC/meshgated.env" ]; then
 	cat > "$ETC/meshgated.env.tmp" <<ENV
 # meshgated settings (meshgated.service). Written on first boot from the
-# address found then; edit when the appliance is reached on another name.
-MESHGATE_LISTEN=0.0.0.0:8080
-MESHGATE_PUBLIC_URL=http://$addr:8080
+# address found then; edit when the appliance is reached on another name
+# (which the certificate in /etc/meshgate/tls/ must then cover). meshgated
+# serves HTTPS only (the unit passes --tls-cert/--tls-key); 8443 because it
+# has no capability to bind a port below 1024. Changing the port means
+# changing api_ports in /etc/nftables.conf too.
+MESHGATE_LISTEN=0.0.0.0:8443
+MESHGATE_PUBLIC_URL=https://$addr:8443
 MESHGATE_BROKER_PUBLIC_URL=mqtts://$addr:8883
 ENV
 	chmod 644 "$ETC/meshgated.env.tmp"
 	mv "$ETC/meshgated.env.tmp" "$ETC/meshgated.env"
-	echo "meshgate first boot: public URL http://$addr:8080"
+	echo "meshgate first boot: public URL https://$addr:8443"
 fi
 exit 0

@@ -3,7 +3,9 @@
 # command line has meshgate.selftest=1 (image/test.sh boots it that way).
 # Commands arrive one per line on the second serial port (/dev/ttyS1);
 # results go to the console as "SELFTEST PASS|FAIL|INFO ..." lines:
-#   JOIN TOKEN     the appliance's agent joins with TOKEN (kernel WireGuard,
+#   JOIN TOKEN     the appliance's agent joins with TOKEN over HTTPS, verifying
+#                  the appliance's certificate (MESHGATE_CA_FILE; an agent
+#                  without it must refuse the server) (kernel WireGuard,
 #                  then meshgate-agent.service), then two network namespaces
 #                  each join with it too and ping each other and the
 #                  appliance over kernel WireGuard interfaces set by the agent
@@ -59,6 +61,23 @@ do_join() {
 	tok=$1
 	mkdir -p "$ST"
 	chmod 700 "$ST"
+	# TLS: agents verify the API's certificate with MESHGATE_CA_FILE (from
+	# /etc/meshgate/agent.env, as for meshgate-agent.service); without it the
+	# self-signed certificate must be refused (before the token is spent).
+	check "agent.env: MESHGATE_CA_FILE is the appliance certificate" \
+		sh -c 'grep -qx "MESHGATE_CA_FILE=/etc/meshgate/tls/cert.pem" /etc/meshgate/agent.env &&
+			test "$MESHGATE_CA_FILE" = /etc/meshgate/tls/cert.pem'
+	check "public URL is https" grep -q '^MESHGATE_PUBLIC_URL=https://' /etc/meshgate/meshgated.env
+	if printf '%s\n' "$tok" | MESHGATE_CA_FILE= meshgate --state-dir "$ST/noca" --interface mgtnoca \
+		join -t - --name noca >"$ST/noca.log" 2>&1; then
+		fail "agent without MESHGATE_CA_FILE refuses the self-signed API certificate (it joined)"
+	elif grep -qi 'certificate' "$ST/noca.log"; then
+		pass "agent without MESHGATE_CA_FILE refuses the self-signed API certificate"
+	else
+		fail "agent without MESHGATE_CA_FILE: $(tail -n 2 "$ST/noca.log" | tr '\n' ' ')"
+	fi
+	ip link del mgtnoca 2>/dev/null
+	rm -rf "$ST/noca"
 	# The appliance itself: root namespace, meshgate0, the agent service.
 	if printf '%s\n' "$tok" | meshgate --state-dir /var/lib/meshgate join -t - --name appliance; then
 		pass "appliance agent joined"
@@ -134,12 +153,18 @@ do_security() {
 	check "accept_redirects = 0" sh -c 'test "$(sysctl -n net.ipv4.conf.all.accept_redirects)" = 0'
 	check "accept_source_route = 0" sh -c 'test "$(sysctl -n net.ipv4.conf.all.accept_source_route)" = 0'
 	check "input policy drop" sh -c 'nft list chain inet filter input | grep -q "policy drop"'
+	check "firewall opens 8443 (HTTPS), not 8080" sh -c 'nft list set inet filter api_ports | grep -q "elements = { 8443 }"'
+	check "nothing listens on 8080" sh -c '! ss -Htln "sport = :8080" | grep -q .'
+	check "meshgated: TLS 1.2+ with the appliance certificate (verified)" sh -c \
+		'openssl s_client -connect 127.0.0.1:8443 -CAfile /etc/meshgate/tls/cert.pem -verify_return_error \
+			-verify_ip 127.0.0.1 </dev/null 2>&1 | grep -q "Verify return code: 0 (ok)"'
 	say "SECURITYDONE"
 }
 
-say "READY (commands on $CTL)"
 stty -F "$CTL" raw -echo 115200 2>/dev/null
 exec 3<"$CTL"
+# Only now: what arrives before the port is open and set up may be lost.
+say "READY (commands on $CTL)"
 while read -r cmd arg <&3; do
 	case $cmd in
 	JOIN) do_join "$arg" ;;

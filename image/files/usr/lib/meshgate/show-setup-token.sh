@@ -17,5 +17,5 @@ if [ -s "$f" ]; then
 	echo "MESHGATE-SETUP-TOKEN: $(cat "$f")"
 	echo
 else
-	echo "meshgate: console and API at ${url:-http://<address>:8080}/"
+	echo "meshgate: console and API at ${url:-https://<address>:8443}/"
 fi
