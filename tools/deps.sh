@@ -9,7 +9,7 @@ build-essential pkg-config clang libclang-rt-14-dev valgrind
 libmicrohttpd-dev libsqlite3-dev libsodium-dev libjansson-dev libcurl4-openssl-dev libmnl-dev libmosquitto-dev
 libnftnl-dev libqrencode-dev libpng-dev
 libcmocka-dev
-sqlite3 curl python3 ca-certificates openssl
+sqlite3 curl python3 ca-certificates openssl iperf3 wrk
 mosquitto mosquitto-clients
 nftables zbar-tools qrencode wireguard-tools wireguard-go iproute2 iputils-ping
 postgresql postgresql-client chromium

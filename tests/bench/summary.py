@@ -63,6 +63,14 @@ if a:
                      "%.5f / %.5f of /setup" % (v["t1"]["ratio_to_setup"], v["t2"]["ratio_to_setup"])))
     rows.append(("4 anchor GET /setup", "%.0f / %.0f req/s" % (a["routes"]["/setup"]["t1"]["rps"],
                                                                 a["routes"]["/setup"]["t2"]["rps"]), "-t1 / -t2", ""))
+dp = load("dataplane")
+if dp:
+    rows.append(("6 iperf3 mesh n1->n2 (wg-go)", "%.0f Mbit/s" % dp["mesh_mbps"],
+                 "plain wan %.0f Mbit/s" % dp["plain_wan_mbps"], "%.3f of plain wan" % (dp["ratio_mesh_to_wan"] or 0)))
+    rows.append(("6 iperf3 egress via gw, NAT", "%.0f Mbit/s" % dp["egress_nat_mbps"],
+                 "mesh %.0f Mbit/s" % dp["mesh_mbps"], "%.2f of mesh" % (dp["ratio_nat"] or 0)))
+    rows.append(("6 iperf3 egress via gw, no NAT", "%.0f Mbit/s" % dp["egress_nonat_mbps"],
+                 "mesh %.0f Mbit/s" % dp["mesh_mbps"], "%.2f of mesh" % (dp["ratio_nonat"] or 0)))
 
 print("Summary (%s cores, kernel %s, %s):" % (m.get("cores", "?"), m.get("kernel", "?"),
                                              m.get("wireguard_backend", "?")))
