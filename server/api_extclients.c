@@ -126,8 +126,38 @@ struct client_settings {
 };
 
 /* Validate settings against the network's ranges; replies 400 and returns false on error. */
+/*
+ * A site's range must not take over what others route: no overlap with an
+ * egress range or another client's site in the network. Replies 409.
+ */
+static bool site_is_free(struct request *req, const struct mg_prefix *p, const char *text, int64_t net,
+			 int64_t client)
+{
+	struct store_stmt *s;
+	bool ok = true;
+
+	if (store_query(req->srv->st, &s, "SELECT range FROM egress_ranges WHERE network_id = ?"
+			" UNION ALL SELECT r.range FROM ext_client_ranges r JOIN ext_clients c ON c.id = r.client_id"
+			" WHERE c.network_id = ? AND c.id != ?", "iii", net, net, client) != STORE_OK) {
+		reply_error(req, 500, "internal storage error");
+		return false;
+	}
+	while (ok && store_step(s) == STORE_ROW) {
+		struct mg_prefix other;
+
+		if (mg_prefix_parse(store_col_text(s, 0), &other) == 0 && other.ip.family == p->ip.family &&
+		    mg_prefix_overlaps(&other, p)) {
+			reply_error(req, 409, "extra_allowed_ips: %s overlaps %s, already routed in this network", text,
+				    store_col_text(s, 0));
+			ok = false;
+		}
+	}
+	store_finalize(s);
+	return ok;
+}
+
 static bool check_settings(struct request *req, struct client_settings *cs, json_t *body, const char *v4,
-			   const char *v6)
+			   const char *v6, int64_t net, int64_t client)
 {
 	const char *msg;
 	char err[256];
@@ -171,6 +201,11 @@ static bool check_settings(struct request *req, struct client_settings *cs, json
 			reply_error(req, 400, "%s", err);
 			return false;
 		}
+		/* A site is routed by every node of the network: the admin's decision, not a user's. */
+		if (json_array_size(cs->sites) && !req->auth.admin) {
+			reply_error(req, 403, "only admins may route sites (extra_allowed_ips) through a client");
+			return false;
+		}
 		mg_prefix_parse(v4, &net4);
 		if (v6 && v6[0])
 			mg_prefix_parse(v6, &net6);
@@ -186,6 +221,18 @@ static bool check_settings(struct request *req, struct client_settings *cs, json
 					    json_string_value(v));
 				return false;
 			}
+			for (size_t k = 0; k < i; k++) {
+				struct mg_prefix q;
+
+				mg_prefix_parse(json_string_value(json_array_get(cs->sites, k)), &q);
+				if (q.ip.family == p.ip.family && mg_prefix_overlaps(&p, &q)) {
+					reply_error(req, 400, "extra_allowed_ips: %s overlaps %s", json_string_value(v),
+						    json_string_value(json_array_get(cs->sites, k)));
+					return false;
+				}
+			}
+			if (!site_is_free(req, &p, json_string_value(v), net, client))
+				return false;
 		}
 	}
 	return true;
@@ -346,12 +393,15 @@ void handle_extclients_create(struct request *req)
 				    network);
 		goto out;
 	}
-	if (!check_settings(req, &set, body, v4, v6)) {
+	if (!check_settings(req, &set, body, v4, v6, net_id, 0)) {
 		store_rollback(st);
 		goto out;
 	}
 	ret = store_get_int(st, &id, &found, "SELECT id FROM ext_clients WHERE network_id = ? AND name = ?", "it",
 			    net_id, set.name);
+	/* NAME.NETWORK must not be a node's or a custom DNS entry's name either. */
+	if (ret == STORE_OK && !found)
+		ret = dns_name_taken(st, net_id, set.name, 0, 0, &found);
 	if (ret == STORE_OK && !found)
 		ret = store_get_int(st, &id, &found, "SELECT id FROM ext_clients WHERE public_key = ?"
 				    " UNION ALL SELECT id FROM hosts WHERE public_key = ?", "tt", pubkey, pubkey);
@@ -360,7 +410,7 @@ void handle_extclients_create(struct request *req)
 		if (ret != STORE_OK)
 			reply_store_error(req, ret, "ext client");
 		else
-			reply_error(req, 409, "an ext client with this name or public key exists");
+			reply_error(req, 409, "the name '%s' or the public key is already in use", set.name);
 		goto out;
 	}
 	ret = network_allocate(st, net_id, v4, false, true, a4, sizeof(a4));
@@ -412,7 +462,7 @@ void handle_extclients_patch(struct request *req)
 	struct store_stmt *s;
 	json_t *body, *result = NULL;
 	bool found = false;
-	int64_t id, dup;
+	int64_t id, dup, net_id = 0;
 	int ret;
 
 	if (!request_id_param(req, 0, &id))
@@ -429,7 +479,7 @@ void handle_extclients_patch(struct request *req)
 		reply_store_error(req, ret, "ext client");
 		goto out;
 	}
-	ret = store_query(st, &s, "SELECT net.ipv4_range, net.ipv6_range, c.name FROM ext_clients c"
+	ret = store_query(st, &s, "SELECT net.ipv4_range, net.ipv6_range, c.name, net.id FROM ext_clients c"
 			  " JOIN networks net ON net.id = c.network_id WHERE c.id = ? AND (? = 1 OR c.owner_user_id = ?)",
 			  "iii", id, (int64_t)req->auth.admin, req->auth.user_id);
 	if (ret == STORE_OK) {
@@ -438,6 +488,7 @@ void handle_extclients_patch(struct request *req)
 			snprintf(v4, sizeof(v4), "%s", store_col_text(s, 0));
 			snprintf(v6, sizeof(v6), "%s", store_col_text(s, 1));
 			snprintf(name, sizeof(name), "%s", store_col_text(s, 2));
+			net_id = store_col_int(s, 3);
 		}
 		store_finalize(s);
 	}
@@ -449,7 +500,7 @@ void handle_extclients_patch(struct request *req)
 			reply_error(req, 404, "ext client not found");
 		goto out;
 	}
-	if (!check_settings(req, &set, body, v4, v6)) {
+	if (!check_settings(req, &set, body, v4, v6, net_id, id)) {
 		store_rollback(st);
 		goto out;
 	}
@@ -458,12 +509,16 @@ void handle_extclients_patch(struct request *req)
 		ret = store_get_int(st, &dup, &found, "SELECT d.id FROM ext_clients d JOIN ext_clients c"
 				    " ON c.network_id = d.network_id WHERE c.id = ? AND d.id != ? AND d.name = ?",
 				    "iit", id, id, set.name);
+	/* Nor a node's or a custom DNS entry's (NAME.NETWORK). */
+	if (ret == STORE_OK && !found && set.name && (ret = store_get_int(st, &dup, NULL,
+	    "SELECT network_id FROM ext_clients WHERE id = ?", "i", id)) == STORE_OK)
+		ret = dns_name_taken(st, dup, set.name, 0, id, &found);
 	if (ret != STORE_OK || found) {
 		store_rollback(st);
 		if (ret != STORE_OK)
 			reply_store_error(req, ret, "ext client");
 		else
-			reply_error(req, 409, "an ext client named '%s' exists in this network", set.name);
+			reply_error(req, 409, "the name '%s' is already in use in this network", set.name);
 		goto out;
 	}
 	ret = store_settings(st, id, &set);

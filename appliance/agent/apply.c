@@ -566,13 +566,17 @@ int apply_config(const struct agent_state *st, json_t *cfg)
 		log_warnx("%s: cannot set the addresses: %s", ifname, strerror(-ret));
 		goto out;
 	}
-	ret = compute_routes(want, &addrs, eps, n_eps, &routes, split);
-	/* The control plane keeps its path too: check-ins work while the gateway is down. */
-	if (ret == 0 && (split[0] || split[1])) {
-		ret = control_ips(st->server, &eps, &n_eps);
-		if (ret == 0 && st->has_broker)
-			ret = control_ips(st->broker.url, &eps, &n_eps);
-	}
+	/*
+	 * The control plane keeps its path, like the peers' endpoints: no range
+	 * holding the server or the broker is routed into the tunnel, so
+	 * check-ins and updates work whatever a gateway announces (or while it
+	 * is down).
+	 */
+	ret = control_ips(st->server, &eps, &n_eps);
+	if (ret == 0 && st->has_broker)
+		ret = control_ips(st->broker.url, &eps, &n_eps);
+	if (ret == 0)
+		ret = compute_routes(want, &addrs, eps, n_eps, &routes, split);
 	if (ret == 0)
 		ret = compute_exceptions(ifname, &addrs, &routes, split, eps, n_eps, &vias, &n_vias);
 	if (ret == 0)
