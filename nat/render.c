@@ -596,6 +596,24 @@ static int add_rules(struct render *r)
 			return ret;
 	}
 
+	/* The mesh may open connections to the clients (through this gateway). */
+	for (i = 0; i < s->n_clients; i++) {
+		const struct nat_client *c = &s->clients[i];
+		int fam = c->addr.ip.family;
+
+		pfx(&c->addr, buf, sizeof(buf));
+		snprintf(comment, sizeof(comment), "to client %s", buf);
+		nat_rb_start(&b, "forward", comment);
+		nat_rb_ifname(&b, NFT_META_IIFNAME, gw);
+		nat_rb_ifname(&b, NFT_META_OIFNAME, gw);
+		nat_rb_addr(&b, fam, true);
+		nat_rb_cmp(&b, NFT_CMP_EQ, c->addr.ip.bytes, fam == AF_INET ? 4 : 16);
+		nat_rb_counter(&b);
+		nat_rb_verdict(&b, NF_ACCEPT);
+		if ((ret = rb_finish(r, &b, 0, comment)) < 0)
+			return ret;
+	}
+
 	/* Egress: forward, and masquerade where NAT is on. */
 	for (i = 0; i < r->n_g; i++) {
 		const struct group *g = &r->g[i];
@@ -629,7 +647,24 @@ static int add_rules(struct render *r)
 		if ((ret = rb_finish(r, &b, 1, comment)) < 0)
 			return ret;
 	}
-	return 0;
+
+	/*
+	 * Nothing else crosses the gateway: not from the mesh to what no role
+	 * opened, not from outside into the mesh unless it is a reply.
+	 */
+	snprintf(comment, sizeof(comment), "from %s: nothing else", gw);
+	nat_rb_start(&b, "forward", comment);
+	nat_rb_ifname(&b, NFT_META_IIFNAME, gw);
+	nat_rb_counter(&b);
+	nat_rb_verdict(&b, NF_DROP);
+	if ((ret = rb_finish(r, &b, 0, comment)) < 0)
+		return ret;
+	snprintf(comment, sizeof(comment), "into %s: nothing else", gw);
+	nat_rb_start(&b, "forward", comment);
+	nat_rb_ifname(&b, NFT_META_OIFNAME, gw);
+	nat_rb_counter(&b);
+	nat_rb_verdict(&b, NF_DROP);
+	return rb_finish(r, &b, 0, comment);
 }
 
 static int build(struct render *r)

@@ -528,8 +528,8 @@ static void test_apply_show(void **state)
 	assert_int_equal(count_kind(j, "set", "egress6_nat"), 1);
 	assert_int_equal(count_kind(j, "set", "client_0"), 1);
 	assert_int_equal(count_kind(j, "set", NULL), 4);
-	/* forward: 2 replies + 2 client + 3 egress; postrouting: 2 masquerade */
-	assert_int_equal(count_kind(j, "rule", NULL), 9);
+	/* forward: 2 replies + 2 client + 1 to client + 3 egress + 2 final drops; postrouting: 2 masquerade */
+	assert_int_equal(count_kind(j, "rule", NULL), 12);
 	json_decref(j);
 
 	/* nft itself reads our encoding back as we meant it. */
@@ -542,6 +542,10 @@ static void test_apply_show(void **state)
 	assert_non_null(strstr(out, "iifname \"wg0\" ip saddr 10.100.0.250 ip daddr @client_0 counter packets 0 bytes 0 accept"));
 	assert_non_null(strstr(out, "iifname \"wg0\" ip saddr 10.100.0.250 counter packets 0 bytes 0 drop"));
 	assert_non_null(strstr(out, "iifname \"wg0\" ip6 daddr @egress6_nat counter packets 0 bytes 0 masquerade"));
+	/* Nothing else crosses the gateway. */
+	assert_non_null(strstr(out, "iifname \"wg0\" oifname \"wg0\" ip daddr 10.100.0.250 counter packets 0 bytes 0 accept"));
+	assert_non_null(strstr(out, "iifname \"wg0\" counter packets 0 bytes 0 drop comment \"from wg0: nothing else\""));
+	assert_non_null(strstr(out, "oifname \"wg0\" counter packets 0 bytes 0 drop comment \"into wg0: nothing else\""));
 	free(out);
 
 	/* Our own reading. */
@@ -564,7 +568,8 @@ static void test_apply_show(void **state)
 	assert_string_equal(json_string_value(json_object_get(root, "table")), "inet meshgate");
 	assert_int_equal(json_array_size(json_object_get(root, "sets")), 4);
 	assert_int_equal(json_array_size(json_object_get(root, "chains")), 2);
-	assert_int_equal(json_array_size(json_object_get(json_array_get(json_object_get(root, "chains"), 0), "rules")), 7);
+	/* forward: 2 replies, 2 client, 1 to client, 3 egress, 2 final drops */
+	assert_int_equal(json_array_size(json_object_get(json_array_get(json_object_get(root, "chains"), 0), "rules")), 10);
 	json_decref(root);
 	free(out);
 }
@@ -628,7 +633,8 @@ static void test_replace(void **state)
 	assert_int_equal(count_kind(j, "set", NULL), 1);
 	assert_int_equal(count_kind(j, "set", "egress4_nat_eth1"), 1);
 	assert_int_equal(count_kind(j, "chain", NULL), 2);
-	assert_int_equal(count_kind(j, "rule", NULL), 4);
+	/* 2 replies, 1 egress, 2 final drops, 1 masquerade */
+	assert_int_equal(count_kind(j, "rule", NULL), 6);
 	json_decref(j);
 	out = nft_list();
 	assert_null(strstr(out, "wg0"));
@@ -875,9 +881,9 @@ static void test_large(void **state)
 	assert_int_equal(nat_render(&s, &b, err, sizeof(err)), 0);
 	/* 3 table messages; 2 egress sets of 2001 elements (the leading end,
 	 * 1000 starts, 1000 ends), 4 element messages each; 1000 client sets
-	 * with one; 2 chains; rules: 2 replies, 2 per client, 2 egress, 1
-	 * masquerade. */
-	assert_int_equal(nat_batch_count(b), 3 + 2 * 5 + 1000 * 2 + 2 + 2 + 2000 + 2 + 1);
+	 * with one; 2 chains; rules: 2 replies, 3 per client (allowed, other,
+	 * to client), 2 egress, 1 masquerade, 2 final drops. */
+	assert_int_equal(nat_batch_count(b), 3 + 2 * 5 + 1000 * 2 + 2 + 2 + 3000 + 2 + 1 + 2);
 	if (nat_batch_apply(b, err, sizeof(err)) != 0)
 		fail_msg("nat_batch_apply: %s", err);
 	nat_batch_free(b);
