@@ -186,7 +186,7 @@ static bool check_host_fields(struct request *req, const char *name, const char 
 
 /* The outcome of a registration attempt that is not a store error. */
 enum reg_refusal { REG_OK, REG_BAD_TOKEN, REG_EXPIRED, REG_USED_UP, REG_NO_NETWORKS, REG_NAME_TAKEN,
-		   REG_KEY_TAKEN, REG_FULL };
+		   REG_KEY_TAKEN, REG_FULL, REG_DNS_TAKEN };
 
 static int register_in_tx(struct request *req, const char *key, const char *pubkey, const char *name,
 			  int64_t *port, bool has_port, const char *endpoint, json_t *locals, const char *os,
@@ -288,6 +288,14 @@ static int register_in_tx(struct request *req, const char *key, const char *pubk
 			snprintf(r6, sizeof(r6), "%s", store_col_text(s, 2));
 		}
 		store_finalize(s);
+		/* NAME.NETWORK must not be an ext client's or a custom DNS entry's name. */
+		ret = dns_name_taken(st, nets[n], name, 0, 0, &found);
+		if (ret == STORE_OK && found) {
+			snprintf(full_net, full_len, "%s", netname);
+			return *why = REG_DNS_TAKEN, STORE_OK;
+		}
+		if (ret != STORE_OK)
+			return ret;
 		ret = network_allocate(st, nets[n], r4, false, false, a4, sizeof(a4));
 		if (ret == STORE_OK && r6[0])
 			ret = network_allocate(st, nets[n], r6, true, false, a6, sizeof(a6));
@@ -399,6 +407,9 @@ void handle_hosts_register(struct request *req)
 	case REG_NAME_TAKEN:
 		reply_error(req, 409, "host name '%s' is already registered", name);
 		break;
+	case REG_DNS_TAKEN:
+		reply_error(req, 409, "the name '%s.%s' is already in use", name, full_net);
+		break;
 	case REG_KEY_TAKEN:
 		reply_error(req, 409, "public key is already registered");
 		break;
@@ -491,6 +502,9 @@ void handle_hosts_patch(struct request *req)
 	ret = store_get_int(st, &other, &found, "SELECT id FROM hosts WHERE id = ?", "i", id);
 	if (ret == STORE_OK && found && name)
 		ret = store_get_int(st, &other, &taken, "SELECT id FROM hosts WHERE name = ? AND id != ?", "ti", name, id);
+	/* Nor may NAME.NETWORK clash with an ext client or a custom DNS entry in one of its networks. */
+	if (ret == STORE_OK && found && name && !taken)
+		ret = dns_host_name_taken(st, id, name, &taken);
 	if (ret != STORE_OK || !found || taken) {
 		store_rollback(st);
 		if (ret != STORE_OK)
@@ -498,7 +512,7 @@ void handle_hosts_patch(struct request *req)
 		else if (!found)
 			reply_error(req, 404, "host not found");
 		else
-			reply_error(req, 409, "host name '%s' is already registered", name);
+			reply_error(req, 409, "host name '%s' is already in use", name);
 		goto out;
 	}
 	if (name)

@@ -134,6 +134,7 @@ void handle_networks_create(struct request *req)
 		{ 0 }
 	};
 	struct mg_prefix p4, p6;
+	struct dns_pending dns = { 0 };
 	char c4[MG_PREFIX_STRLEN], c6[MG_PREFIX_STRLEN];
 	bool overlaps = false, exists = false;
 	json_t *body, *net = NULL;
@@ -182,7 +183,9 @@ void handle_networks_create(struct request *req)
 		ret = audit(req, "network.create", name, "ipv4=%s ipv6=%s", c4, v6 ? c6 : "none");
 	if (ret == STORE_OK)
 		net = network_by_name(st, name);
-	ret = store_finish(st, ret);
+	if (ret == STORE_OK)
+		ret = dns_collect_network(req->srv, &dns, name, false);
+	ret = dns_finish(req->srv, &dns, ret);
 	if (ret != STORE_OK || !net) {
 		json_decref(net);
 		reply_store_error(req, ret, "network");
@@ -268,6 +271,7 @@ void handle_networks_delete(struct request *req)
 {
 	struct store *st = req->srv->st;
 	int64_t id, nodes = 0, keys = 0;
+	struct dns_pending dns = { 0 };
 	bool found = false;
 	int ret;
 
@@ -303,7 +307,9 @@ void handle_networks_delete(struct request *req)
 	ret = store_exec(st, "DELETE FROM networks WHERE id = ?", "i", id);
 	if (ret == STORE_OK)
 		ret = audit(req, "network.delete", req->params[0], NULL);
-	ret = store_finish(st, ret);
+	if (ret == STORE_OK)
+		ret = dns_collect_network(req->srv, &dns, req->params[0], true);
+	ret = dns_finish(req->srv, &dns, ret);
 	if (ret != STORE_OK)
 		reply_store_error(req, ret, "network");
 	else

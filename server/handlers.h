@@ -83,6 +83,11 @@ void handle_acl_get(struct request *req);
 void handle_acl_rule_create(struct request *req);
 void handle_acl_rule_delete(struct request *req);
 
+/* dns.c */
+void handle_dns_list(struct request *req);
+void handle_dns_create(struct request *req);
+void handle_dns_delete(struct request *req);
+
 /* static.c */
 void handle_static(struct request *req);
 

@@ -3,6 +3,7 @@
  *
  *   meshgated --data-dir DIR [--listen ADDR:PORT] [--public-url URL]
  *             [--db URL] [--port-file FILE] [--log-level LEVEL]
+ *             [--dns-dir DIR [--dnsmasq-pidfile FILE]]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,7 +28,8 @@ static void usage(void)
 		"usage: meshgated --data-dir DIR [--listen ADDR:PORT] [--public-url URL]\n"
 		"                 [--db URL] [--port-file FILE] [--log-level debug|info|warn|error]\n"
 		"                 [--broker mqtt://HOST:PORT --broker-admin-file FILE [--broker-public-url URL]]\n"
-		"                 [--web-dir DIR] [--tls-cert PEM --tls-key PEM]\n");
+		"                 [--web-dir DIR] [--tls-cert PEM --tls-key PEM]\n"
+		"                 [--dns-dir DIR [--dnsmasq-pidfile FILE]]\n");
 	exit(2);
 }
 
@@ -126,6 +128,8 @@ int main(int argc, char **argv)
 		{ "tls-key", required_argument, NULL, 'k' },
 		{ "broker-public-url", required_argument, NULL, 'M' },
 		{ "broker-admin-file", required_argument, NULL, 'a' },
+		{ "dns-dir", required_argument, NULL, 'D' },
+		{ "dnsmasq-pidfile", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -181,6 +185,16 @@ int main(int argc, char **argv)
 		case 'a':
 			broker_admin = optarg;
 			break;
+		case 'D':
+			if (!optarg[0] || strlen(optarg) >= sizeof(srv.dns_dir))
+				fatalx("--dns-dir must be a directory name");
+			strcpy(srv.dns_dir, optarg);
+			break;
+		case 'P':
+			if (!optarg[0] || strlen(optarg) >= sizeof(srv.dns_pidfile))
+				fatalx("--dnsmasq-pidfile must be a file name");
+			strcpy(srv.dns_pidfile, optarg);
+			break;
 		case 'v':
 			level = log_level_parse(optarg);
 			if (level < 0)
@@ -191,7 +205,8 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (optind != argc || !srv.data_dir[0] || !tls_cert_path != !tls_key_path)
+	if (optind != argc || !srv.data_dir[0] || !tls_cert_path != !tls_key_path ||
+	    (srv.dns_pidfile[0] && !srv.dns_dir[0]))
 		usage();
 	if (http_parse_listen(listen_spec, &ss, &sslen) < 0)
 		fatalx("--listen must be ADDR:PORT, e.g. 127.0.0.1:8080 or [::1]:8080");
@@ -226,6 +241,8 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&srv.setup_mu, NULL);
 	pthread_mutex_init(&srv.publish_mu, NULL);
 	setup_token_init(&srv);
+	if (dns_start(&srv) < 0)
+		fatalx("cannot write the hosts files in %s", srv.dns_dir);
 	if (broker_url && !broker_admin)
 		fatalx("--broker needs --broker-admin-file");
 	if (broker_url && broker_start(broker_url, broker_public, broker_admin, &srv.broker) < 0)

@@ -197,12 +197,18 @@ int changeset_commit(struct changeset *cs, int ret)
 			ret = build_messages(cs, action);
 		}
 	}
+	/* The hosts files of the touched networks, as they will be committed (dns.c). */
+	if (ret == STORE_OK)
+		ret = dns_collect_changes(cs);
 	pthread_mutex_lock(&srv->publish_mu);
 	ret = store_finish(srv->st, ret);
 	for (size_t i = 0; ret == STORE_OK && i < cs->n_msgs; i++)
 		if (broker_publish(srv->broker, cs->msgs[i].topic, cs->msgs[i].payload) == 0)
 			sent++;
+	if (ret == STORE_OK)
+		dns_write(srv, &cs->dns);
 	pthread_mutex_unlock(&srv->publish_mu);
+	dns_pending_free(&cs->dns);
 	if (ret == STORE_OK && cs->n_msgs)
 		log_debug("change %lld: %zu of %zu update messages published", (long long)cs->id, sent, cs->n_msgs);
 	outbox_free(cs);

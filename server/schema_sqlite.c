@@ -185,6 +185,16 @@ const char *const sqlite_migrations[] = {
 
 	/* 3 -> 4: a node's newest handshake is looked up by the peer's key. */
 	"CREATE INDEX peer_stats_peer ON peer_stats(peer_key);",
+
+	/* 4 -> 5: custom DNS names of a network (node and ext client names are derived). */
+	"CREATE TABLE dns_entries ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  network_id INTEGER NOT NULL REFERENCES networks(id) ON DELETE CASCADE,"
+	/* Relative to the network, lower case: "db" is db.NETWORK. */
+	"  name TEXT NOT NULL,"
+	"  address TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  UNIQUE (network_id, name));",
 };
 
 const unsigned sqlite_n_migrations = sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]);

@@ -30,6 +30,8 @@ struct server {
 	char data_dir[PATH_MAX];
 	char public_url[256];
 	char web_dir[PATH_MAX];		/* the console's static files; "" = no console */
+	char dns_dir[PATH_MAX];		/* hosts files for dnsmasq (dns.c); "" = none */
+	char dns_pidfile[PATH_MAX];	/* dnsmasq's pid file: SIGHUP after a change; "" = none */
 
 	/* First-run setup: the hash of the one-time token while no user exists. */
 	pthread_mutex_t setup_mu;
@@ -154,6 +156,17 @@ struct outmsg {
 	char *payload;
 };
 
+/* dns.c: hosts files to write once the transaction commits (text NULL: remove the file). */
+struct dns_file {
+	char network[40];
+	char *text;
+};
+
+struct dns_pending {
+	struct dns_file *files;
+	size_t n;
+};
+
 struct changeset {
 	struct server *srv;
 	int64_t id;
@@ -161,6 +174,7 @@ struct changeset {
 	char subject_key[MG_KEY_B64_LEN];
 	struct outmsg *msgs;
 	size_t n_msgs;
+	struct dns_pending dns;
 };
 
 int changeset_begin(struct changeset *cs, struct server *srv, const char *action, const char *subject,
@@ -179,6 +193,32 @@ int changeset_apply(struct changeset *cs);
  * in commit order. Returns the outcome.
  */
 int changeset_commit(struct changeset *cs, int ret);
+
+/*
+ * dns.c: every network's names (NAME.NETWORK for its nodes and ext clients,
+ * plus custom entries) as DNS_DIR/NETWORK.hosts for dnsmasq's --hostsdir,
+ * each replaced atomically; dnsmasq gets SIGHUP when a pid file is given.
+ */
+/* At startup: write every network's file and remove those of networks that are gone. */
+int dns_start(struct server *srv);
+/* Inside the transaction: queue the file of each network the change set touched. */
+int dns_collect_changes(struct changeset *cs);
+/* Inside the transaction: queue one network's file, or its removal. */
+int dns_collect_network(struct server *srv, struct dns_pending *p, const char *network, bool removed);
+/* In place of store_finish for changes outside change sets: commit, then write what was queued. */
+int dns_finish(struct server *srv, struct dns_pending *p, int ret);
+/* After the commit, under publish_mu (so files follow commit order): write and signal. */
+void dns_write(struct server *srv, struct dns_pending *p);
+void dns_pending_free(struct dns_pending *p);
+/*
+ * Whether NAME (one or more labels, relative to the network) is a node's
+ * host name, an ext client's or a custom entry's in the network, case
+ * insensitively, leaving out one host and one ext client (0: none).
+ */
+int dns_name_taken(struct store *st, int64_t network_id, const char *name, int64_t skip_host, int64_t skip_client,
+		   bool *taken);
+/* The same for a host's name in every network the host is in (ext clients and custom entries). */
+int dns_host_name_taken(struct store *st, int64_t host_id, const char *name, bool *taken);
 
 /* secrets.c */
 int secrets_init(struct server *srv);

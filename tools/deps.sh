@@ -11,6 +11,7 @@ libnftnl-dev libqrencode-dev libpng-dev
 libcmocka-dev
 sqlite3 curl python3 ca-certificates openssl iperf3 wrk
 mosquitto mosquitto-clients
+dnsmasq-base dnsutils
 nftables zbar-tools qrencode wireguard-tools wireguard-go iproute2 iputils-ping
 postgresql postgresql-client chromium
 debootstrap qemu-system-x86 qemu-utils e2fsprogs dosfstools mtools syslinux syslinux-common fdisk

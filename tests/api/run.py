@@ -35,6 +35,7 @@ import test_expiry_authz  # noqa: E402,F401
 import test_authz_matrix  # noqa: E402,F401
 import test_secrets_in_logs  # noqa: E402,F401
 import test_faults  # noqa: E402,F401
+import test_dns  # noqa: E402,F401
 
 if __name__ == "__main__":
     sys.exit(harness.run_all(sys.argv[1:]))

@@ -30,7 +30,7 @@ ROUTE_RE = re.compile(r'\{\s*"([A-Z]+)"\s*,\s*"(/[^"]*)"\s*,\s*(ACCESS_[A-Z_]+)\
 # The segment before a '*' says what the parameter is. A new kind of
 # parameter must be added here (with a real target), or the test fails.
 PARAM_KINDS = ("networks", "nodes", "hosts", "users", "tokens", "enrollment-keys", "extclients", "rules",
-               "networks@self")
+               "dns", "networks@self")
 
 
 def db_write(sql, args=()):
@@ -152,7 +152,7 @@ def fill(path, real):
             continue
         out.append({"networks": NET, "nodes": str(ST["gw"]["id"]), "hosts": str(ST["host"]["id"]),
                     "users": str(ST["other_id"]), "tokens": str(ST["vic_token"]["id"]),
-                    "enrollment-keys": str(ST["key_id"]), "rules": "1",
+                    "enrollment-keys": str(ST["key_id"]), "rules": "1", "dns": "1",
                     "extclients": str(ST["vic_client"]["id"])}[prev])
     return "/".join(out)
 
