@@ -1,5 +1,5 @@
 /*
- * meshgatectl host list | show | update | delete
+ * meshgatectl host list | show | update | tags | delete
  * meshgatectl node list | show | delete | egress | ingress
  */
 #include <stdlib.h>
@@ -62,9 +62,43 @@ static int host_update_opts(struct args *a, struct ctl *c, json_t *body)
 	return EXIT_OK;
 }
 
+/* "host tags ID TAG...": body = {"tags": [TAG, ...]} (none clears). */
+static int host_tags_args(struct args *a, struct ctl *c, json_t *body)
+{
+	const char *s;
+
+	if (json_object_set_new(body, "tags", json_array()) < 0) {
+		errorx("out of memory");
+		exit(EXIT_FAIL);
+	}
+	while ((s = args_peek(a)) && !a->bad) {
+		if (args_global(a, c))
+			continue;
+		if (a->bad)
+			break;
+		if (!strcmp(s, "--")) {
+			a->i++;
+			while ((s = args_peek(a))) {
+				if (body_append_str(a, body, "tags", s) < 0)
+					return EXIT_USAGE;
+				a->i++;
+			}
+			break;
+		}
+		if (s[0] == '-' && s[1])
+			return args_unexpected(a);
+		if (!*s)
+			return usage_error(a->cmd, "host tags: a TAG must not be empty");
+		if (body_append_str(a, body, "tags", s) < 0)
+			return EXIT_USAGE;
+		a->i++;
+	}
+	return a->bad ? EXIT_USAGE : EXIT_OK;
+}
+
 int cmd_host(struct ctl *c, int argc, char **argv, int start)
 {
-	static const char *const subs[] = { "list", "show", "update", "delete", NULL };
+	static const char *const subs[] = { "list", "show", "update", "tags", "delete", NULL };
 	const char *sub, *id = NULL;
 	json_t *body = NULL;
 	char *path = NULL;
@@ -82,6 +116,11 @@ int cmd_host(struct ctl *c, int argc, char **argv, int start)
 		if (!body)
 			return EXIT_FAIL;
 		ret = host_update_opts(&a, c, body);
+	} else if (!strcmp(sub, "tags")) {
+		body = json_object();
+		if (!body)
+			return EXIT_FAIL;
+		ret = host_tags_args(&a, c, body);
 	} else {
 		ret = args_done(&a, c);
 	}
@@ -98,7 +137,7 @@ int cmd_host(struct ctl *c, int argc, char **argv, int start)
 	path = api_path("hosts", id, NULL);
 	if (!strcmp(sub, "show"))
 		ret = run_get(c, path, NULL);
-	else if (!strcmp(sub, "update"))
+	else if (!strcmp(sub, "update") || !strcmp(sub, "tags"))
 		ret = run_send(c, "PATCH", path, body, NULL);
 	else
 		ret = run_delete(c, path, "host", id);

@@ -148,6 +148,7 @@ enum col_kind {
 	COL_LIST,	/* array of scalars joined with ',' */
 	COL_USES,	/* enrollment key: "unlimited" or uses_remaining */
 	COL_EGRESS,	/* node egress: [{"range","nat","wins"}] as "CIDR[(nonat,wins)],..." */
+	COL_SEL,	/* ACL selector {"kind","value"} as "any", "node:3", "tag:db" */
 };
 struct column {
 	const char *header;
@@ -184,6 +185,8 @@ int cmd_user(struct ctl *c, int argc, char **argv, int start);
 int cmd_token(struct ctl *c, int argc, char **argv, int start);
 int cmd_audit(struct ctl *c, int argc, char **argv, int start);
 int cmd_extclient(struct ctl *c, int argc, char **argv, int start);
+int cmd_acl(struct ctl *c, int argc, char **argv, int start);
+int cmd_dns(struct ctl *c, int argc, char **argv, int start);
 
 /* The exit code for an api_call result. */
 static inline int api_exit(int ret)

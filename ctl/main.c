@@ -47,6 +47,8 @@ static const struct command commands[] = {
 	  "  host list\n"
 	  "  host show ID\n"
 	  "  host update ID [--name NAME] [--port PORT] [--endpoint HOST:PORT | --no-endpoint]\n"
+	  "  host tags ID [TAG ...]\n"
+	  "        set the host's tags (replacing them); no TAG clears them\n"
 	  "  host delete ID\n" },
 	{ "node", cmd_node,
 	  "  node list NETWORK\n"
@@ -73,6 +75,17 @@ static const struct command commands[] = {
 	  "  extclient qr ID [--invert] [-o FILE.png | -o FILE.svg]\n"
 	  "        the .conf as a QR code on the terminal (--invert for light-on-dark),\n"
 	  "        or the server's PNG or SVG written to FILE (0600)\n" },
+	{ "acl", cmd_acl,
+	  "  acl show NETWORK\n"
+	  "        the default policy and the rules\n"
+	  "  acl policy NETWORK allow|deny\n"
+	  "  acl add NETWORK --src SEL --dst SEL --action allow|deny\n"
+	  "        SEL is any, node:HOST_ID or tag:TAG\n"
+	  "  acl delete NETWORK RULE_ID\n" },
+	{ "dns", cmd_dns,
+	  "  dns list NETWORK\n"
+	  "  dns add NETWORK NAME ADDRESS\n"
+	  "  dns delete NETWORK ID\n" },
 	{ "user", cmd_user,
 	  "  user list\n"
 	  "  user show ID\n"

@@ -159,6 +159,28 @@ static char *fmt_egress(json_t *arr)
 	return s;
 }
 
+/* ACL selector: "KIND" or "KIND:VALUE" (the form "acl add" takes). */
+static char *fmt_sel(json_t *sel)
+{
+	json_t *kind, *value;
+	char *k, *v, *s;
+
+	kind = json_object_get(sel, "kind");
+	if (!json_is_object(sel) || !json_is_string(kind))
+		return fmt_value(sel, COL_STR);
+	value = json_object_get(sel, "value");
+	k = fmt_value(kind, COL_STR);
+	/* The server answers "value": "" for "any". */
+	if (!value || json_is_null(value) ||
+	    (json_is_string(value) && !*json_string_value(value)))
+		return k;
+	v = fmt_value(value, COL_STR);
+	s = xasprintf("%s:%s", k ? k : "?", v ? v : "?");
+	free(k);
+	free(v);
+	return s;
+}
+
 static char *fmt_cell(json_t *row, const struct column *col)
 {
 	json_t *v;
@@ -173,6 +195,8 @@ static char *fmt_cell(json_t *row, const struct column *col)
 	v = json_object_get(row, col->key);
 	if (col->kind == COL_EGRESS)
 		return fmt_egress(v);
+	if (col->kind == COL_SEL)
+		return fmt_sel(v);
 	return fmt_value(v, col->kind);
 }
 

@@ -24,6 +24,7 @@ import test_keys_hosts  # noqa: E402,F401
 import test_bad_input  # noqa: E402,F401
 import test_ctl  # noqa: E402,F401
 import test_ctl_gateways  # noqa: E402,F401
+import test_ctl_acl_dns  # noqa: E402,F401
 import test_broker  # noqa: E402,F401
 import test_static  # noqa: E402,F401
 import test_tls  # noqa: E402,F401
