@@ -340,3 +340,26 @@ int rtnl_link_get(const char *ifname, struct rtnl_link_info *out)
 	rtnl_close(&r);
 	return ret;
 }
+
+int rtnl_list_on(const char *ifname, rtnl_list_fn list, struct mg_prefix **items, size_t *n)
+{
+	struct rtnl_prefixes v;
+	struct rtnl r;
+	int ifindex, ret;
+
+	*items = NULL;
+	*n = 0;
+	ifindex = rtnl_ifindex(ifname);
+	if (ifindex < 0)
+		return ifindex;
+	ret = rtnl_open(&r);
+	if (ret < 0)
+		return ret;
+	ret = list(&r, ifindex, &v);
+	rtnl_close(&r);
+	if (ret < 0)
+		return ret;
+	*items = v.items;
+	*n = v.n;
+	return 0;
+}

@@ -128,27 +128,9 @@ static int addr_del(struct rtnl *r, int ifindex, const struct mg_prefix *p)
 
 int rtnl_addr_list(const char *ifname, struct rtnl_addr_list *out)
 {
-	struct rtnl_prefixes v;
-	struct rtnl r;
-	int ifindex, ret;
-
 	if (!out)
 		return -EINVAL;
-	out->items = NULL;
-	out->n = 0;
-	ifindex = rtnl_ifindex(ifname);
-	if (ifindex < 0)
-		return ifindex;
-	ret = rtnl_open(&r);
-	if (ret < 0)
-		return ret;
-	ret = addr_list(&r, ifindex, &v);
-	rtnl_close(&r);
-	if (ret < 0)
-		return ret;
-	out->items = v.items;
-	out->n = v.n;
-	return 0;
+	return rtnl_list_on(ifname, addr_list, &out->items, &out->n);
 }
 
 /* One add or delete on its own socket. */

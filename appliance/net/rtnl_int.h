@@ -64,4 +64,12 @@ bool rtnl_prefixes_has(const struct rtnl_prefixes *v, const struct mg_prefix *p)
 int rtnl_prefixes_copy(struct rtnl_prefixes *v, const struct mg_prefix *p, size_t n, bool canon);
 void rtnl_prefixes_free(struct rtnl_prefixes *v);
 
+/* A list function for one interface (addresses or our routes). */
+typedef int (*rtnl_list_fn)(struct rtnl *r, int ifindex, struct rtnl_prefixes *out);
+/*
+ * Run `list` for ifname on its own socket; the caller owns *items.
+ * The public rtnl_addr_list and rtnl_route_list are this.
+ */
+int rtnl_list_on(const char *ifname, rtnl_list_fn list, struct mg_prefix **items, size_t *n);
+
 #endif

@@ -154,27 +154,9 @@ static int route_del(struct rtnl *r, int ifindex, const struct mg_prefix *dst)
 
 int rtnl_route_list(const char *ifname, struct rtnl_route_list *out)
 {
-	struct rtnl_prefixes v;
-	struct rtnl r;
-	int ifindex, ret;
-
 	if (!out)
 		return -EINVAL;
-	out->items = NULL;
-	out->n = 0;
-	ifindex = rtnl_ifindex(ifname);
-	if (ifindex < 0)
-		return ifindex;
-	ret = rtnl_open(&r);
-	if (ret < 0)
-		return ret;
-	ret = route_list(&r, ifindex, &v);
-	rtnl_close(&r);
-	if (ret < 0)
-		return ret;
-	out->items = v.items;
-	out->n = v.n;
-	return 0;
+	return rtnl_list_on(ifname, route_list, &out->items, &out->n);
 }
 
 static int route_one(const char *ifname, const struct mg_prefix *dst, bool add)
