@@ -195,6 +195,18 @@ const char *const sqlite_migrations[] = {
 	"  address TEXT NOT NULL,"
 	"  created_at INTEGER NOT NULL,"
 	"  UNIQUE (network_id, name));",
+
+	/*
+	 * 5 -> 6: relays and the DNS server of a network. A relayed node
+	 * reaches its network only through the node named by relayed_by (of
+	 * the same network); deleting the relay's node un-relays it. A node
+	 * with dns_server = 1 runs dnsmasq on its mesh address for the
+	 * network (at most one per network).
+	 */
+	"ALTER TABLE nodes ADD COLUMN relayed_by INTEGER REFERENCES nodes(id) ON DELETE SET NULL;"
+	"CREATE INDEX nodes_relayed_by ON nodes(relayed_by);"
+	"ALTER TABLE nodes ADD COLUMN dns_server INTEGER NOT NULL DEFAULT 0;"
+	"CREATE UNIQUE INDEX nodes_dns_server ON nodes(network_id) WHERE dns_server = 1;",
 };
 
 const unsigned sqlite_n_migrations = sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]);
