@@ -115,8 +115,23 @@ static void cmp(struct decoder *d, const struct nftnl_expr *e)
 	char addr[MG_IP_STRLEN];
 	struct mg_ip ip;
 
+	if (data && d->kind == REG_PAYLOAD && d->base == NFT_PAYLOAD_TRANSPORT_HEADER && d->off == 2 &&
+	    d->len == 2 && len == 2 && (op == NFT_CMP_EQ || op == NFT_CMP_GTE || op == NFT_CMP_LTE)) {
+		word(d, "th dport %s%u", op == NFT_CMP_EQ ? "" : op == NFT_CMP_GTE ? ">= " : "<= ",
+		     (unsigned)data[0] << 8 | data[1]);
+		return;
+	}
 	if (!data || (op != NFT_CMP_EQ && op != NFT_CMP_NEQ))
 		goto raw;
+	if (d->kind == REG_META && d->key == NFT_META_L4PROTO && len == 1 && op == NFT_CMP_EQ) {
+		static const char *const names[] = { [1] = "icmp", [6] = "tcp", [17] = "udp", [58] = "ipv6-icmp" };
+
+		if (data[0] < sizeof(names) / sizeof(names[0]) && names[data[0]])
+			word(d, "meta l4proto %s", names[data[0]]);
+		else
+			word(d, "meta l4proto %u", data[0]);
+		return;
+	}
 	if (d->kind == REG_META && (d->key == NFT_META_IIFNAME || d->key == NFT_META_OIFNAME)) {
 		quoted(d, d->key == NFT_META_IIFNAME ? (op == NFT_CMP_EQ ? "iifname " : "iifname != ")
 			  : (op == NFT_CMP_EQ ? "oifname " : "oifname != "), data, len);

@@ -2,6 +2,7 @@
  * Rule expressions, built the way nft builds them (see the golden files in
  * tests/unit/golden/nat/). The first failure sticks in the builder.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -90,6 +91,37 @@ void nat_rb_addr(struct nat_rb *b, int family, bool dst)
 		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
 	}
 	nat_rb_expr(b, e);
+}
+
+/* meta l4proto PROTO */
+void nat_rb_l4proto(struct nat_rb *b, uint8_t proto)
+{
+	nat_rb_meta(b, NFT_META_L4PROTO);
+	nat_rb_cmp(b, NFT_CMP_EQ, &proto, sizeof(proto));
+}
+
+/*
+ * th dport FROM[-TO]: the destination port of the transport header (TCP and
+ * UDP keep it at the same offset); the protocol must be matched before.
+ */
+void nat_rb_dport(struct nat_rb *b, uint16_t from, uint16_t to)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("payload");
+	uint16_t lo = htons(from), hi = htons(to);
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_TRANSPORT_HEADER);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, 2);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, 2);
+	}
+	nat_rb_expr(b, e);
+	if (from == to) {
+		nat_rb_cmp(b, NFT_CMP_EQ, &lo, sizeof(lo));
+	} else {
+		nat_rb_cmp(b, NFT_CMP_GTE, &lo, sizeof(lo));
+		nat_rb_cmp(b, NFT_CMP_LTE, &hi, sizeof(hi));
+	}
 }
 
 void nat_rb_lookup(struct nat_rb *b, const char *set, uint32_t id)

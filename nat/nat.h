@@ -11,6 +11,7 @@
  *   sets     egress{4,6}_{nat,direct}[_OIF]  interval sets of egress ranges,
  *            one per family, NAT mode and out interface;
  *            client_N                        the destinations client N may reach
+ *            acl_K_src, acl_K_dst            the sources / destinations of ACL rule K
  *   forward  (filter, hook forward, priority 0, policy accept)
  *            oifname GW ct state established,related counter accept
  *            iifname GW ct state established,related counter accept
@@ -20,6 +21,16 @@
  *   postrouting (nat, hook postrouting, priority 100 (srcnat), policy accept)
  *            per NAT-on egress set: iifname GW [oifname OIF] ip daddr @SET
  *                                   counter masquerade
+ *   acl_input   (filter, hook input, priority 0, policy accept), only with
+ *            input ACL rules: ct state established,related accept, then per
+ *            rule: iifname GW [ip saddr @acl_K_src] [ip daddr @acl_K_dst]
+ *                  [meta l4proto P [th dport PORTS]] counter accept|drop
+ *   acl_forward (filter, hook forward, priority -10, policy accept), only
+ *            with forward ACL rules: "ct state established,related accept",
+ *            the rules into the mesh (as above with oifname GW), then
+ *            "oifname GW accept" and the rules into egress ranges.
+ *            Its accept only lets the packet on to the forward chain above;
+ *            its drop is final.
  * Every rule has a counter and a comment saying what it is for. A state
  * with no egress ranges and no clients renders the table and its two
  * chains with no rules.
@@ -39,6 +50,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "addr.h"
 
@@ -46,6 +58,8 @@
 #define NAT_MAX_EGRESS		16384
 #define NAT_MAX_CLIENTS		16384
 #define NAT_MAX_CLIENT_DSTS	1024
+#define NAT_MAX_ACL_RULES	4096
+#define NAT_MAX_ACL_PREFIXES	4096	/* per rule, each side */
 
 struct nat_egress {
 	struct mg_prefix range;
@@ -59,6 +73,36 @@ struct nat_client {
 	size_t n_allowed;
 };
 
+/*
+ * Access control: an ordered list of packet filters for traffic coming in
+ * from the WireGuard interface, either to this host itself (chain
+ * acl_input) or through it to an egress range (chain acl_forward). The
+ * caller (the server) has already turned its policy into this order: the
+ * first matching rule decides, a rule matching anything it is scoped to
+ * (no src, no dst) is a default. Traffic from the interface back into it
+ * (relayed, ext client to node) is not acl_forward's business.
+ */
+enum nat_acl_chain {
+	NAT_ACL_INPUT,		/* to this host */
+	NAT_ACL_FORWARD,	/* through this host to an egress range */
+	NAT_ACL_FORWARD_MESH,	/* through this host back into the mesh
+				 * (to its ext clients) */
+};
+
+struct nat_acl_rule {
+	enum nat_acl_chain chain;
+	int family;			/* AF_INET or AF_INET6 */
+	const struct mg_prefix *src;	/* sources of that family; none: any */
+	size_t n_src;
+	const struct mg_prefix *dst;	/* destinations; none: any */
+	size_t n_dst;
+	uint8_t proto;			/* 0 any, IPPROTO_TCP, _UDP, _ICMP
+					 * (ICMPv6 for IPv6) */
+	uint16_t port_from, port_to;	/* tcp / udp destination ports; 0 0: any */
+	bool accept;			/* accept (let other chains decide) or drop */
+	const char *comment;		/* what it stands for, e.g. "rule 7"; may be NULL */
+};
+
 struct nat_state {
 	const char *ifname;		/* the WireGuard interface; NULL or ""
 					 * only when there is nothing else */
@@ -70,6 +114,9 @@ struct nat_state {
 	 * (the renderer answers -EOPNOTSUPP otherwise). */
 	const struct mg_prefix *relayed;
 	size_t n_relayed;
+	/* Access control filters, in order (see struct nat_acl_rule). */
+	const struct nat_acl_rule *acl;
+	size_t n_acl;
 };
 
 /* A rendered batch: the table's messages, in order, without the kernel. */

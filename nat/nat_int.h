@@ -98,6 +98,8 @@ void nat_rb_ifname(struct nat_rb *b, uint32_t key, const char *name);
 /* Load the source or destination address (matching the protocol first). */
 void nat_rb_addr(struct nat_rb *b, int family, bool dst);
 void nat_rb_lookup(struct nat_rb *b, const char *set, uint32_t id);
+void nat_rb_l4proto(struct nat_rb *b, uint8_t proto);		/* meta l4proto */
+void nat_rb_dport(struct nat_rb *b, uint16_t from, uint16_t to);	/* th dport */
 void nat_rb_ct_established(struct nat_rb *b);	/* ct state established,related */
 void nat_rb_counter(struct nat_rb *b);
 void nat_rb_verdict(struct nat_rb *b, uint32_t verdict);

@@ -4,6 +4,7 @@
  * is described in nat.h.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,8 +46,12 @@ struct render {
 	struct group *g;
 	size_t n_g;
 	uint32_t next_id;
-	unsigned rules[2];	/* rules so far: [0] forward, [1] postrouting */
+	uint32_t *acl_ids;	/* per ACL rule its source and destination set ids, 0: none */
+	unsigned rules[4];	/* rules so far, per chain (enum chain_idx) */
 };
+
+enum chain_idx { CH_FORWARD, CH_POSTROUTING, CH_ACL_INPUT, CH_ACL_FORWARD };
+static const char *const chain_names[] = { "forward", "postrouting", "acl_input", "acl_forward" };
 
 static int fail(struct render *r, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -515,7 +520,7 @@ static struct nftnl_chain *chain_new(const char *name, const char *type, uint32_
 
 /* --- rules ---------------------------------------------------------------- */
 
-/* Queue the finished rule; chain 0 is forward, 1 postrouting. */
+/* Queue the finished rule into chain (enum chain_idx). */
 static int rb_finish(struct render *r, struct nat_rb *b, int chain, const char *comment)
 {
 	if (b->err) {
@@ -525,7 +530,7 @@ static int rb_finish(struct render *r, struct nat_rb *b, int chain, const char *
 		return b->err;
 	}
 	if (!add_msg(r, NAT_RULE_MSG, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, b->r,
-		     "rule %s #%u (%s)", chain ? "postrouting" : "forward", ++r->rules[chain], comment))
+		     "rule %s #%u (%s)", chain_names[chain], ++r->rules[chain], comment))
 		return -ENOMEM;
 	b->r = NULL;
 	return 0;
@@ -667,6 +672,157 @@ static int add_rules(struct render *r)
 	return rb_finish(r, &b, 0, comment);
 }
 
+/* --- access control ------------------------------------------------------ */
+
+/* The sets of ACL rule k: acl_K_src / acl_K_dst, interval sets of its prefixes. */
+static int add_acl_set(struct render *r, size_t k, bool dst, uint32_t *id)
+{
+	const struct nat_acl_rule *a = &r->s->acl[k];
+	const struct mg_prefix *p = dst ? a->dst : a->src;
+	size_t n = dst ? a->n_dst : a->n_src, i, alen = a->family == AF_INET ? 4 : 16;
+	struct nat_ival *iv;
+	char name[32];
+	int ret;
+
+	*id = 0;
+	if (!n)
+		return 0;
+	iv = calloc(n, sizeof(*iv));
+	if (!iv)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		nat_ival_from_prefix(&iv[i], &p[i]);
+	qsort(iv, n, sizeof(*iv), nat_ival_cmp);
+	n = nat_ival_merge(iv, n, alen);
+	snprintf(name, sizeof(name), "acl_%zu_%s", k, dst ? "dst" : "src");
+	*id = r->next_id++;
+	ret = add_set(r, name, *id, a->family, iv, n);
+	free(iv);
+	return ret;
+}
+
+static int add_acl_sets(struct render *r)
+{
+	size_t k;
+	int ret;
+
+	if (!r->s->n_acl)
+		return 0;
+	r->acl_ids = calloc(2 * r->s->n_acl, sizeof(*r->acl_ids));
+	if (!r->acl_ids)
+		return -ENOMEM;
+	for (k = 0; k < r->s->n_acl; k++)
+		if ((ret = add_acl_set(r, k, false, &r->acl_ids[2 * k])) < 0 ||
+		    (ret = add_acl_set(r, k, true, &r->acl_ids[2 * k + 1])) < 0)
+			return ret;
+	return 0;
+}
+
+static bool acl_has_chain(const struct nat_state *s, enum nat_acl_chain chain)
+{
+	for (size_t k = 0; k < s->n_acl; k++)
+		if (s->acl[k].chain == chain || (chain == NAT_ACL_FORWARD && s->acl[k].chain == NAT_ACL_FORWARD_MESH))
+			return true;
+	return false;
+}
+
+static int add_acl_replies(struct render *r, int chain)
+{
+	struct nat_rb b;
+
+	nat_rb_start(&b, chain_names[chain], "replies");
+	nat_rb_ct_established(&b);
+	nat_rb_counter(&b);
+	nat_rb_verdict(&b, NF_ACCEPT);
+	return rb_finish(r, &b, chain, "replies");
+}
+
+/* After the rules into the mesh: what else goes back into it is the
+ * forward chain's business, not an egress. */
+static int add_acl_back_into_mesh(struct render *r)
+{
+	char comment[128];
+	struct nat_rb b;
+
+	snprintf(comment, sizeof(comment), "back into %s: not an egress", r->s->ifname);
+	nat_rb_start(&b, "acl_forward", comment);
+	nat_rb_ifname(&b, NFT_META_OIFNAME, r->s->ifname);
+	nat_rb_counter(&b);
+	nat_rb_verdict(&b, NF_ACCEPT);
+	return rb_finish(r, &b, CH_ACL_FORWARD, comment);
+}
+
+static int add_acl_rule(struct render *r, size_t k)
+{
+	const struct nat_acl_rule *a = &r->s->acl[k];
+	int chain = a->chain == NAT_ACL_INPUT ? CH_ACL_INPUT : CH_ACL_FORWARD;
+	uint8_t proto = a->proto;
+	char comment[128], set[32];
+	struct nat_rb b;
+
+	snprintf(comment, sizeof(comment), "%s", a->comment && *a->comment ? a->comment : "acl");
+	nat_rb_start(&b, chain_names[chain], comment);
+	nat_rb_ifname(&b, NFT_META_IIFNAME, r->s->ifname);
+	if (a->chain == NAT_ACL_FORWARD_MESH)
+		nat_rb_ifname(&b, NFT_META_OIFNAME, r->s->ifname);
+	if (r->acl_ids[2 * k]) {
+		snprintf(set, sizeof(set), "acl_%zu_src", k);
+		nat_rb_addr(&b, a->family, false);
+		nat_rb_lookup(&b, set, r->acl_ids[2 * k]);
+	}
+	if (r->acl_ids[2 * k + 1]) {
+		snprintf(set, sizeof(set), "acl_%zu_dst", k);
+		nat_rb_addr(&b, a->family, true);
+		nat_rb_lookup(&b, set, r->acl_ids[2 * k + 1]);
+	}
+	if (!r->acl_ids[2 * k] && !r->acl_ids[2 * k + 1]) {
+		/* Any address, but of the rule's family. */
+		uint8_t nfproto = a->family == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6;
+
+		nat_rb_meta(&b, NFT_META_NFPROTO);
+		nat_rb_cmp(&b, NFT_CMP_EQ, &nfproto, sizeof(nfproto));
+	}
+	if (proto == IPPROTO_ICMP && a->family == AF_INET6)
+		proto = IPPROTO_ICMPV6;
+	if (proto)
+		nat_rb_l4proto(&b, proto);
+	if (a->port_from)
+		nat_rb_dport(&b, a->port_from, a->port_to);
+	nat_rb_counter(&b);
+	nat_rb_verdict(&b, a->accept ? NF_ACCEPT : NF_DROP);
+	return rb_finish(r, &b, chain, comment);
+}
+
+/* Each ACL chain: replies, then its rules in the given order; in
+ * acl_forward the rules into the mesh before those into egress ranges. */
+static int add_acl_rules(struct render *r)
+{
+	const struct nat_state *s = r->s;
+	size_t k;
+	int ret;
+
+	if (acl_has_chain(s, NAT_ACL_INPUT)) {
+		if ((ret = add_acl_replies(r, CH_ACL_INPUT)) < 0)
+			return ret;
+		for (k = 0; k < s->n_acl; k++)
+			if (s->acl[k].chain == NAT_ACL_INPUT && (ret = add_acl_rule(r, k)) < 0)
+				return ret;
+	}
+	if (!acl_has_chain(s, NAT_ACL_FORWARD))
+		return 0;
+	if ((ret = add_acl_replies(r, CH_ACL_FORWARD)) < 0)
+		return ret;
+	for (k = 0; k < s->n_acl; k++)
+		if (s->acl[k].chain == NAT_ACL_FORWARD_MESH && (ret = add_acl_rule(r, k)) < 0)
+			return ret;
+	if ((ret = add_acl_back_into_mesh(r)) < 0)
+		return ret;
+	for (k = 0; k < s->n_acl; k++)
+		if (s->acl[k].chain == NAT_ACL_FORWARD && (ret = add_acl_rule(r, k)) < 0)
+			return ret;
+	return 0;
+}
+
 static int build(struct render *r)
 {
 	size_t i;
@@ -688,14 +844,24 @@ static int build(struct render *r)
 		if ((ret = add_set(r, g->name, g->id, g->family, g->iv, g->n)) < 0)
 			return ret;
 	}
-	if ((ret = add_client_sets(r)) < 0)
+	if ((ret = add_client_sets(r)) < 0 || (ret = add_acl_sets(r)) < 0)
 		return ret;
 	if (!add_msg(r, NAT_CHAIN_MSG, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL,
 		     chain_new("forward", "filter", NF_INET_FORWARD, 0), "chain forward") ||
 	    !add_msg(r, NAT_CHAIN_MSG, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL,
 		     chain_new("postrouting", "nat", NF_INET_POST_ROUTING, 100), "chain postrouting"))
 		return -ENOMEM;
-	return add_rules(r);
+	if (acl_has_chain(r->s, NAT_ACL_INPUT) &&
+	    !add_msg(r, NAT_CHAIN_MSG, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL,
+		     chain_new("acl_input", "filter", NF_INET_LOCAL_IN, 0), "chain acl_input"))
+		return -ENOMEM;
+	if (acl_has_chain(r->s, NAT_ACL_FORWARD) &&
+	    !add_msg(r, NAT_CHAIN_MSG, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL,
+		     chain_new("acl_forward", "filter", NF_INET_FORWARD, -10), "chain acl_forward"))
+		return -ENOMEM;
+	if ((ret = add_rules(r)) < 0)
+		return ret;
+	return add_acl_rules(r);
 }
 
 int nat_render_flags(const struct nat_state *s, unsigned flags, struct nat_batch **out,
@@ -723,6 +889,7 @@ int nat_render_flags(const struct nat_state *s, unsigned flags, struct nat_batch
 	}
 	*out = r.b;
 out:
+	free(r.acl_ids);
 	free(r.g);
 	free(r.iv[0]);
 	free(r.iv[1]);

@@ -3,6 +3,7 @@
  * in nat.h.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +113,66 @@ static int check_clients(struct verr *r)
 	return ret;
 }
 
+static int check_acl_prefixes(struct verr *r, size_t k, const char *side, const struct mg_prefix *p, size_t n,
+			      int family)
+{
+	char what[64], buf[MG_PREFIX_STRLEN];
+	size_t i;
+	int ret;
+
+	if (n > NAT_MAX_ACL_PREFIXES)
+		return fail(r, -EINVAL, "ACL rule %zu: more than %d %s prefixes", k, NAT_MAX_ACL_PREFIXES, side);
+	if (n && !p)
+		return fail(r, -EINVAL, "ACL rule %zu: no %s list", k, side);
+	snprintf(what, sizeof(what), "ACL rule %zu: %s", k, side);
+	for (i = 0; i < n; i++) {
+		if ((ret = check_prefix(r, what, &p[i])) < 0)
+			return ret;
+		if (p[i].ip.family != family)
+			return fail(r, -EINVAL, "%s %s is not of the rule's family", what, pfx(&p[i], buf, sizeof(buf)));
+	}
+	return 0;
+}
+
+static int check_acl(struct verr *r)
+{
+	const struct nat_state *s = r->s;
+	size_t k;
+	int ret;
+
+	if (s->n_acl > NAT_MAX_ACL_RULES)
+		return fail(r, -EINVAL, "more than %d ACL rules", NAT_MAX_ACL_RULES);
+	if (s->n_acl && !s->acl)
+		return fail(r, -EINVAL, "missing list");
+	for (k = 0; k < s->n_acl; k++) {
+		const struct nat_acl_rule *a = &s->acl[k];
+		const char *c;
+
+		if (a->chain != NAT_ACL_INPUT && a->chain != NAT_ACL_FORWARD && a->chain != NAT_ACL_FORWARD_MESH)
+			return fail(r, -EINVAL, "ACL rule %zu: unknown chain", k);
+		if (a->family != AF_INET && a->family != AF_INET6)
+			return fail(r, -EINVAL, "ACL rule %zu: family must be IPv4 or IPv6", k);
+		if ((ret = check_acl_prefixes(r, k, "source", a->src, a->n_src, a->family)) < 0 ||
+		    (ret = check_acl_prefixes(r, k, "destination", a->dst, a->n_dst, a->family)) < 0)
+			return ret;
+		if (a->proto && a->proto != IPPROTO_TCP && a->proto != IPPROTO_UDP && a->proto != IPPROTO_ICMP)
+			return fail(r, -EINVAL, "ACL rule %zu: protocol %u is not tcp, udp or icmp", k, a->proto);
+		if (a->port_from || a->port_to) {
+			if (a->proto != IPPROTO_TCP && a->proto != IPPROTO_UDP)
+				return fail(r, -EINVAL, "ACL rule %zu: ports need tcp or udp", k);
+			if (!a->port_from || a->port_from > a->port_to)
+				return fail(r, -EINVAL, "ACL rule %zu: bad port range %u-%u", k, a->port_from,
+					    a->port_to);
+		}
+		/* Comments go into the rule's user data: printable ASCII only. */
+		for (c = a->comment ? a->comment : ""; *c; c++)
+			if (*c < 0x20 || *c > 0x7e || c - a->comment >= 96)
+				return fail(r, -EINVAL, "ACL rule %zu: the comment must be up to 96 printable characters",
+					    k);
+	}
+	return 0;
+}
+
 int nat_validate(const struct nat_state *s, char *err, size_t errlen)
 {
 	struct verr v = { .s = s, .err = err, .errlen = errlen }, *r = &v;
@@ -131,7 +192,7 @@ int nat_validate(const struct nat_state *s, char *err, size_t errlen)
 		return fail(r, -EINVAL, "missing list");
 	if (s->ifname && *s->ifname && !nat_ifname_valid(s->ifname))
 		return fail(r, -EINVAL, "bad interface name '%.32s'", s->ifname);
-	if ((s->n_egress || s->n_clients) && !(s->ifname && *s->ifname))
+	if ((s->n_egress || s->n_clients || s->n_acl) && !(s->ifname && *s->ifname))
 		return fail(r, -EINVAL, "no gateway interface");
 	for (i = 0; i < s->n_egress; i++) {
 		const struct nat_egress *e = &s->egress[i];
@@ -142,5 +203,7 @@ int nat_validate(const struct nat_state *s, char *err, size_t errlen)
 			return fail(r, -EINVAL, "egress range %s: bad out interface name '%.32s'",
 				    pfx(&e->range, buf, sizeof(buf)), e->oifname);
 	}
-	return check_clients(r);
+	if ((ret = check_clients(r)) < 0)
+		return ret;
+	return check_acl(r);
 }

@@ -1,9 +1,11 @@
 /*
- * Gateway roles on this host: the CONFIG's "gateway" section (egress
- * ranges with their NAT flag, and what each ext client may reach) becomes
- * the nftables table that nat/ owns. With no role the table is removed.
+ * Gateway roles and access control on this host: the CONFIG's "gateway"
+ * section (egress ranges with their NAT flag, and what each ext client may
+ * reach) and its "acl" filters (computed by the server, in order) become
+ * the nftables table that nat/ owns. With neither the table is removed.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +20,10 @@ struct gw_parse {
 	size_t n_clients;
 	struct mg_prefix *dsts;		/* every client's destinations, back to back */
 	size_t n_dsts;
+	struct nat_acl_rule *acl;
+	size_t n_acl;
+	struct mg_prefix *acl_pfx;	/* every ACL rule's prefixes, back to back */
+	size_t n_acl_pfx;
 	bool v4, v6;			/* which forwarding the roles need */
 };
 
@@ -26,6 +32,87 @@ static void gw_parse_free(struct gw_parse *g)
 	free(g->egress);
 	free(g->clients);
 	free(g->dsts);
+	free(g->acl);
+	free(g->acl_pfx);
+}
+
+/* The prefixes of one side of an ACL rule, appended to g->acl_pfx. */
+static int parse_acl_side(struct gw_parse *g, json_t *arr, const struct mg_prefix **out, size_t *n)
+{
+	size_t i;
+	json_t *v;
+
+	*out = &g->acl_pfx[g->n_acl_pfx];
+	*n = 0;
+	json_array_foreach(arr, i, v) {
+		if (mg_prefix_parse(json_string_value(v), &g->acl_pfx[g->n_acl_pfx]) < 0)
+			return -EINVAL;
+		g->n_acl_pfx++;
+		(*n)++;
+	}
+	if (!*n)
+		*out = NULL;
+	return 0;
+}
+
+/* The index of word in a NULL-terminated table with holes ("" entries), or -1. */
+static int word_index(const char *word, const char *const *table)
+{
+	for (int i = 0; word && table[i]; i++)
+		if (table[i][0] && !strcmp(word, table[i]))
+			return i;
+	return -1;
+}
+
+/* The server's filters, [{"chain", "family", "src", "dst", "proto", "ports", "action", "comment"}]. */
+static int parse_acl(json_t *acl, struct gw_parse *g)
+{
+	/* Indexed by enum nat_acl_chain and by IP protocol number. */
+	static const char *const chains[] = { "input", "forward", "mesh", NULL };
+	static const char *const protos[] = { "any", "icmp", "", "", "", "", "tcp", "", "", "", "", "", "", "", "",
+					      "", "", "udp", NULL };
+
+	size_t i, total = 0;
+	json_t *v;
+
+	json_array_foreach(acl, i, v)
+		total += json_array_size(json_object_get(v, "src")) + json_array_size(json_object_get(v, "dst"));
+	g->acl = calloc(json_array_size(acl) + 1, sizeof(*g->acl));
+	g->acl_pfx = calloc(total + 1, sizeof(*g->acl_pfx));
+	if (!g->acl || !g->acl_pfx)
+		return -ENOMEM;
+	json_array_foreach(acl, i, v) {
+		struct nat_acl_rule *a = &g->acl[g->n_acl];
+		const char *chain = json_string_value(json_object_get(v, "chain"));
+		const char *proto = json_string_value(json_object_get(v, "proto"));
+		json_t *ports = json_object_get(v, "ports");
+		json_int_t fam = json_integer_value(json_object_get(v, "family"));
+
+		int c = word_index(chain, chains), p = word_index(proto, protos);
+
+		if (c < 0 || p < 0 || (fam != 4 && fam != 6))
+			return -EINVAL;
+		a->chain = (enum nat_acl_chain)c;
+		a->proto = (uint8_t)p;
+		a->family = fam == 4 ? AF_INET : AF_INET6;
+		if (json_array_size(ports) == 2) {
+			json_int_t from = json_integer_value(json_array_get(ports, 0));
+			json_int_t to = json_integer_value(json_array_get(ports, 1));
+
+			if (from < 1 || to > 65535 || from > to)
+				return -EINVAL;
+			a->port_from = (uint16_t)from;
+			a->port_to = (uint16_t)to;
+		}
+		a->accept = json_is_string(json_object_get(v, "action")) &&
+			    !strcmp(json_string_value(json_object_get(v, "action")), "accept");
+		a->comment = json_string_value(json_object_get(v, "comment"));
+		if (parse_acl_side(g, json_object_get(v, "src"), &a->src, &a->n_src) < 0 ||
+		    parse_acl_side(g, json_object_get(v, "dst"), &a->dst, &a->n_dst) < 0)
+			return -EINVAL;
+		g->n_acl++;
+	}
+	return 0;
 }
 
 static void note_family(struct gw_parse *g, const struct mg_prefix *p)
@@ -108,11 +195,13 @@ int gateway_apply(const char *ifname, json_t *cfg)
 	int ret;
 
 	ret = parse_gateway(gw, &g);
+	if (ret == 0)
+		ret = parse_acl(json_object_get(cfg, "acl"), &g);
 	if (ret < 0) {
-		log_warnx("%s: the gateway section of the configuration is malformed", ifname);
+		log_warnx("%s: the gateway or acl section of the configuration is malformed", ifname);
 		goto out;
 	}
-	if (!g.n_egress && !g.n_clients) {
+	if (!g.n_egress && !g.n_clients && !g.n_acl) {
 		/* No role: nothing of ours stays in the firewall. */
 		ret = nat_remove();
 		if (ret < 0)
@@ -130,12 +219,14 @@ int gateway_apply(const char *ifname, json_t *cfg)
 	s = (struct nat_state){
 		.ifname = ifname, .egress = g.egress, .n_egress = g.n_egress,
 		.clients = g.clients, .n_clients = g.n_clients,
+		.acl = g.acl, .n_acl = g.n_acl,
 	};
 	ret = nat_apply(&s, err, sizeof(err));
 	if (ret < 0)
 		log_warnx("cannot apply the gateway firewall: %s", err);
 	else
-		log_debug("nftables: %zu egress range(s), %zu ext client filter(s)", g.n_egress, g.n_clients);
+		log_debug("nftables: %zu egress range(s), %zu ext client filter(s), %zu ACL rule(s)", g.n_egress,
+			  g.n_clients, g.n_acl);
 out:
 	gw_parse_free(&g);
 	return ret;

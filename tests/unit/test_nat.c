@@ -179,6 +179,52 @@ static void test_golden_mixed(void **state)
 	golden(&s, "mixed");
 }
 
+/*
+ * Access control: a port rule into an egress range and its default drop
+ * (acl_forward), a node's inbound filter with an ICMP deny and a v6 rule
+ * (acl_input), beside an egress range so the forward chain is there too.
+ */
+static struct nat_acl_rule *acl_rules(size_t *n)
+{
+	static struct mg_prefix n3[1], db[1], net4[1], lan[1], n1[1], n3v6[1], net6[1], phone[1];
+	static struct nat_acl_rule r[7];
+
+	n3[0] = pfx("10.78.0.3/32");
+	db[0] = pfx("172.31.77.10/32");
+	net4[0] = pfx("10.78.0.0/24");
+	lan[0] = pfx("172.31.77.0/24");
+	n1[0] = pfx("10.78.0.1/32");
+	n3v6[0] = pfx("fd00:78::3/128");
+	net6[0] = pfx("fd00:78::/64");
+	phone[0] = pfx("10.78.0.254/32");
+	r[0] = (struct nat_acl_rule){ .chain = NAT_ACL_FORWARD, .family = AF_INET, .src = n3, .n_src = 1,
+				      .dst = db, .n_dst = 1, .proto = IPPROTO_TCP, .port_from = 5432,
+				      .port_to = 5432, .accept = true, .comment = "rule 4" };
+	r[1] = (struct nat_acl_rule){ .chain = NAT_ACL_FORWARD, .family = AF_INET, .src = net4, .n_src = 1,
+				      .dst = lan, .n_dst = 1, .comment = "default deny" };
+	r[2] = (struct nat_acl_rule){ .chain = NAT_ACL_INPUT, .family = AF_INET, .src = n3, .n_src = 1,
+				      .dst = n1, .n_dst = 1, .proto = IPPROTO_ICMP, .comment = "rule 2" };
+	r[3] = (struct nat_acl_rule){ .chain = NAT_ACL_INPUT, .family = AF_INET, .dst = n1, .n_dst = 1,
+				      .proto = IPPROTO_UDP, .port_from = 1000, .port_to = 2000, .accept = true,
+				      .comment = "rule 3" };
+	r[4] = (struct nat_acl_rule){ .chain = NAT_ACL_INPUT, .family = AF_INET6, .src = n3v6, .n_src = 1,
+				      .proto = IPPROTO_ICMP, .accept = true, .comment = "rule 5" };
+	r[5] = (struct nat_acl_rule){ .chain = NAT_ACL_INPUT, .family = AF_INET6, .src = net6, .n_src = 1 };
+	r[6] = (struct nat_acl_rule){ .chain = NAT_ACL_FORWARD_MESH, .family = AF_INET, .dst = phone, .n_dst = 1,
+				      .comment = "default deny" };
+	*n = 7;
+	return r;
+}
+
+static void test_golden_acl(void **state)
+{
+	struct nat_egress e[] = { { .range = pfx("172.31.77.0/24"), .nat = true } };
+	struct nat_state s = { .ifname = "wg0", .egress = e, .n_egress = 1 };
+
+	s.acl = acl_rules(&s.n_acl);
+	golden(&s, "acl");
+}
+
 /* --- pure behaviour --------------------------------------------------------- */
 
 static void test_merge(void **state)
@@ -291,6 +337,55 @@ static void expect_bad(const struct nat_state *s, int want, const char *msg)
 	assert_null(b);
 	if (!strstr(err, msg))
 		fail_msg("error '%s' does not mention '%s'", err, msg);
+}
+
+static void test_acl_validation(void **state)
+{
+	struct mg_prefix v4 = pfx("10.0.0.3/32"), v6 = pfx("fd00::3/128"), hostbits = pfx("10.0.0.3/24");
+	struct nat_acl_rule a;
+	struct nat_state s = { .ifname = "wg0", .acl = &a, .n_acl = 1 };
+
+	(void)state;
+	a = (struct nat_acl_rule){ .chain = NAT_ACL_INPUT, .family = AF_INET, .src = &v4, .n_src = 1 };
+	s.ifname = NULL;
+	expect_bad(&s, -EINVAL, "no gateway interface");
+	s.ifname = "wg0";
+	a.family = AF_UNSPEC;
+	expect_bad(&s, -EINVAL, "family must be IPv4 or IPv6");
+	a.family = AF_INET;
+	a.src = &v6;
+	expect_bad(&s, -EINVAL, "ACL rule 0: source fd00::3/128 is not of the rule's family");
+	a.src = &hostbits;
+	expect_bad(&s, -EINVAL, "has host bits set");
+	a.src = NULL;
+	expect_bad(&s, -EINVAL, "ACL rule 0: no source list");
+	a.src = &v4;
+	a.dst = &v6;
+	a.n_dst = 1;
+	expect_bad(&s, -EINVAL, "ACL rule 0: destination fd00::3/128 is not of the rule's family");
+	a.n_dst = 0;
+	a.proto = 47;
+	expect_bad(&s, -EINVAL, "protocol 47 is not tcp, udp or icmp");
+	a.proto = IPPROTO_ICMP;
+	a.port_from = a.port_to = 22;
+	expect_bad(&s, -EINVAL, "ports need tcp or udp");
+	a.proto = IPPROTO_TCP;
+	a.port_from = 23;
+	expect_bad(&s, -EINVAL, "bad port range 23-22");
+	a.port_from = 0;
+	expect_bad(&s, -EINVAL, "bad port range 0-22");
+	a.port_from = 22;
+	a.comment = "bad\ncomment";
+	expect_bad(&s, -EINVAL, "printable");
+	a.comment = "rule 1";
+	a.chain = 7;
+	expect_bad(&s, -EINVAL, "unknown chain");
+	a.chain = NAT_ACL_FORWARD;
+	s.acl = NULL;
+	expect_bad(&s, -EINVAL, "missing list");
+	s.acl = &a;
+	s.n_acl = NAT_MAX_ACL_RULES + 1;
+	expect_bad(&s, -EINVAL, "ACL rules");
 }
 
 static void test_validation(void **state)
@@ -571,6 +666,40 @@ static void test_apply_show(void **state)
 	/* forward: 2 replies, 2 client, 1 to client, 3 egress, 2 final drops */
 	assert_int_equal(json_array_size(json_object_get(json_array_get(json_object_get(root, "chains"), 0), "rules")), 10);
 	json_decref(root);
+	free(out);
+}
+
+/* The ACL chains in the kernel, read back by nft and by nat_show. */
+static void test_apply_acl(void **state)
+{
+	struct nat_egress e[] = { { .range = pfx("172.31.77.0/24"), .nat = true } };
+	struct nat_state s = { .ifname = "wg0", .egress = e, .n_egress = 1 };
+	char err[256], *out;
+
+	NEED_KERNEL();
+	s.acl = acl_rules(&s.n_acl);
+	if (nat_apply(&s, err, sizeof(err)) != 0)
+		fail_msg("nat_apply: %s", err);
+	out = nft_list();
+	assert_non_null(strstr(out, "type filter hook input priority filter; policy accept;"));
+	assert_non_null(strstr(out, "type filter hook forward priority filter - 10; policy accept;"));
+	assert_non_null(strstr(out, "iifname \"wg0\" ip saddr @acl_0_src ip daddr @acl_0_dst tcp dport 5432 counter packets 0 bytes 0 accept comment \"rule 4\""));
+	assert_non_null(strstr(out, "iifname \"wg0\" ip saddr @acl_1_src ip daddr @acl_1_dst counter packets 0 bytes 0 drop comment \"default deny\""));
+	assert_non_null(strstr(out, "iifname \"wg0\" ip saddr @acl_2_src ip daddr @acl_2_dst meta l4proto icmp counter packets 0 bytes 0 drop comment \"rule 2\""));
+	assert_non_null(strstr(out, "udp dport 1000-2000 counter packets 0 bytes 0 accept comment \"rule 3\""));
+	assert_non_null(strstr(out, "iifname \"wg0\" ip6 saddr @acl_4_src meta l4proto ipv6-icmp counter packets 0 bytes 0 accept comment \"rule 5\""));
+	assert_non_null(strstr(out, "elements = { 172.31.77.10 }"));
+	/* Into the mesh (an ext client) before "back into wg0", egress after it. */
+	assert_non_null(strstr(out, "iifname \"wg0\" oifname \"wg0\" ip daddr @acl_6_dst counter packets 0 bytes 0 drop comment \"default deny\"\n"
+				    "\t\toifname \"wg0\" counter packets 0 bytes 0 accept comment \"back into wg0: not an egress\"\n"
+				    "\t\tiifname \"wg0\" ip saddr @acl_0_src"));
+	free(out);
+
+	assert_int_equal(nat_show(&out), 0);
+	assert_non_null(strstr(out, "chain acl_input (filter hook input priority 0 policy accept)\n"));
+	assert_non_null(strstr(out, "chain acl_forward (filter hook forward priority -10 policy accept)\n"));
+	assert_non_null(strstr(out, "ip saddr @acl_0_src ip daddr @acl_0_dst meta l4proto tcp th dport 5432 counter accept  # rule 4\n"));
+	assert_non_null(strstr(out, "meta l4proto udp th dport >= 1000 th dport <= 2000 counter accept  # rule 3\n"));
 	free(out);
 }
 
@@ -941,10 +1070,13 @@ int main(void)
 		cmocka_unit_test(test_golden_egress6),
 		cmocka_unit_test(test_golden_ingress),
 		cmocka_unit_test(test_golden_mixed),
+		cmocka_unit_test(test_golden_acl),
 		cmocka_unit_test(test_merge),
 		cmocka_unit_test(test_most_specific),
 		cmocka_unit_test(test_ival_format),
 		cmocka_unit_test(test_validation),
+		cmocka_unit_test(test_acl_validation),
+		cmocka_unit_test_setup(test_apply_acl, setup),
 		cmocka_unit_test_setup(test_apply_show, setup),
 		cmocka_unit_test_setup(test_apply_ranges, setup),
 		cmocka_unit_test_setup(test_replace, setup),
