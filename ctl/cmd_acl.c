@@ -12,10 +12,13 @@ static const struct column rule_cols[] = {
 	{ "ACTION", "action", COL_STR },
 	{ "SRC", "src", COL_SEL },
 	{ "DST", "dst", COL_SEL },
+	{ "PROTO", "proto", COL_STR },
+	{ "PORTS", "ports", COL_STR },
 	{ NULL, NULL, 0 },
 };
 
 static const char *const actions[] = { "allow", "deny", NULL };
+static const char *const protos[] = { "any", "tcp", "udp", "icmp", NULL };
 
 static void oom(void)
 {
@@ -24,7 +27,8 @@ static void oom(void)
 }
 
 /*
- * "any", "node:HOST_ID" or "tag:TAG" into body[key] = {"kind", "value"?}.
+ * "any", "node:HOST_ID", "tag:TAG", "extclient:ID" or "egress:CIDR" into
+ * body[key] = {"kind", "value"?}. The server validates the values further.
  * 0, or -1 after a usage error.
  */
 static int acl_selector(struct args *a, const char *opt, const char *val, json_t *body,
@@ -41,15 +45,19 @@ static int acl_selector(struct args *a, const char *opt, const char *val, json_t
 			goto bad;
 		}
 		sel = json_pack("{s:s}", "kind", "any");
-	} else if ((klen == 4 && !strncmp(val, "node", 4)) || (klen == 3 && !strncmp(val, "tag", 3))) {
+	} else if ((klen == 4 && !strncmp(val, "node", 4)) || (klen == 3 && !strncmp(val, "tag", 3)) ||
+		   (klen == 9 && !strncmp(val, "extclient", 9)) || (klen == 6 && !strncmp(val, "egress", 6))) {
+		static const char *const what[] = { [3] = "TAG", [4] = "HOST_ID", [6] = "CIDR", [9] = "ID" };
+		char kind[10];
+
+		snprintf(kind, sizeof(kind), "%.*s", (int)klen, val);
 		if (!value || !*value) {
-			usage_error(a->cmd, "%s: '%.*s' needs a value (%.*s:%s)", opt, (int)klen, val,
-				    (int)klen, val, klen == 4 ? "HOST_ID" : "TAG");
+			usage_error(a->cmd, "%s: '%s' needs a value (%s:%s)", opt, kind, kind, what[klen]);
 			goto bad;
 		}
-		if (klen == 4 && parse_int(a->cmd, opt, value, 1, LLONG_MAX, &id) < 0)
+		if ((klen == 4 || klen == 9) && parse_int(a->cmd, opt, value, 1, LLONG_MAX, &id) < 0)
 			goto bad;
-		sel = json_pack("{s:s}", "kind", klen == 4 ? "node" : "tag");
+		sel = json_pack("{s:s}", "kind", kind);
 		if (!sel)
 			oom();
 		if (body_set_str(a, sel, "value", value) < 0) {
@@ -57,7 +65,7 @@ static int acl_selector(struct args *a, const char *opt, const char *val, json_t
 			return -1;
 		}
 	} else {
-		usage_error(a->cmd, "%s: '%s' is not any, node:HOST_ID or tag:TAG", opt, val);
+		usage_error(a->cmd, "%s: '%s' is not any, node:HOST_ID, tag:TAG, extclient:ID or egress:CIDR", opt, val);
 		goto bad;
 	}
 	if (!sel || json_object_set_new(body, key, sel) < 0)
@@ -87,7 +95,14 @@ static int acl_add_opts(struct args *a, struct ctl *c, json_t *body)
 				return EXIT_USAGE;
 			continue;
 		}
+		if (args_opt(a, "--ports", &val)) {
+			if (body_set_str(a, body, "ports", val) < 0)
+				return EXIT_USAGE;
+			continue;
+		}
 		r = args_choice_field(a, "--action", actions, body, "action");
+		if (!r)
+			r = args_choice_field(a, "--proto", protos, body, "proto");
 		if (r < 0)
 			return EXIT_USAGE;
 		if (!r)

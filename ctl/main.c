@@ -79,8 +79,9 @@ static const struct command commands[] = {
 	  "  acl show NETWORK\n"
 	  "        the default policy and the rules\n"
 	  "  acl policy NETWORK allow|deny\n"
-	  "  acl add NETWORK --src SEL --dst SEL --action allow|deny\n"
-	  "        SEL is any, node:HOST_ID or tag:TAG\n"
+	  "  acl add NETWORK --src SEL --dst SEL --action allow|deny [--proto any|tcp|udp|icmp]\n"
+	  "        [--ports PORT|FROM-TO]   (a rule with --proto or --ports holds from --src to --dst only)\n"
+	  "        SEL is any, node:HOST_ID, tag:TAG, extclient:ID or (--dst only) egress:CIDR\n"
 	  "  acl delete NETWORK RULE_ID\n" },
 	{ "dns", cmd_dns,
 	  "  dns list NETWORK\n"

@@ -253,16 +253,6 @@ void handle_acl_rule_create(struct request *req)
 	}
 	if (!parse_ports(req, ports, proto, &pfrom, &pto))
 		goto out;
-	/*
-	 * Only what is enforced is accepted: whole tunnels between nodes and
-	 * tags. Protocol and port limits, ext clients and egress ranges need
-	 * nftables on the nodes and gateways (not yet): refusing them beats an
-	 * allow that silently grants more.
-	 */
-	if (strcmp(proto, "any") || ports) {
-		reply_error(req, 400, "protocol and port limits are not enforced yet: use proto \"any\"");
-		goto out;
-	}
 	ret = store_begin(st);
 	if (ret != STORE_OK) {
 		reply_store_error(req, ret, "ACL rule");
@@ -276,11 +266,6 @@ void handle_acl_rule_create(struct request *req)
 	if (!parse_selector(req, src_obj, "src", false, net, &src) ||
 	    !parse_selector(req, dst_obj, "dst", true, net, &dst)) {
 		store_rollback(st);
-		goto out;
-	}
-	if (!strcmp(src.kind, "extclient") || !strcmp(dst.kind, "extclient") || !strcmp(dst.kind, "egress")) {
-		store_rollback(st);
-		reply_error(req, 400, "rules on ext clients and egress ranges are not enforced yet: use any, node or tag");
 		goto out;
 	}
 	ret = store_get_int(st, &id, NULL, "INSERT INTO acl_rules (network_id, src_kind, src_value, dst_kind, dst_value,"

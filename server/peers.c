@@ -348,7 +348,8 @@ json_t *host_config(struct store *st, int64_t host_id)
 		return NULL;
 	peers = host_peers(st, host_id, 0);
 	if (!peers || json_object_set_new(cfg, "peers", peers) < 0 || config_networks(st, host_id, cfg) != STORE_OK ||
-	    ext_client_peers(st, host_id, peers) != STORE_OK || config_gateway(st, host_id, cfg) != STORE_OK) {
+	    ext_client_peers(st, host_id, peers) != STORE_OK || config_gateway(st, host_id, cfg) != STORE_OK ||
+	    acl_host_filter(st, host_id, cfg) != STORE_OK) {
 		json_decref(cfg);
 		return NULL;
 	}

@@ -122,22 +122,51 @@ static int outbox_add(struct changeset *cs, int64_t host_id, json_t *msg)
 }
 
 /*
+ * Whether host's packet filters may list addresses this change adds or
+ * removes: it shares a touched network whose ACL rules name nodes, tags or
+ * ext clients. Then it gets its whole configuration, not a peer entry.
+ */
+static int filters_touched(struct changeset *cs, struct acl_cache *acl, int64_t host, bool *touched)
+{
+	struct store_stmt *s;
+	int ret;
+
+	*touched = false;
+	ret = store_query(CS_ST(cs), &s, "SELECT cn.network_id FROM change_networks cn JOIN nodes n"
+			  " ON n.network_id = cn.network_id AND n.host_id = ? WHERE cn.change_id = ?",
+			  "ii", host, cs->id);
+	if (ret != STORE_OK)
+		return ret;
+	while (!*touched && (ret = store_step(s)) == STORE_ROW)
+		ret = acl_filters_list_members(acl, store_col_int(s, 0), touched);
+	store_finalize(s);
+	return ret < 0 ? ret : STORE_OK;
+}
+
+/*
  * One message per affected host that still exists. The subject host (and
  * every host when the change has no subject, e.g. a network setting) gets
  * its whole configuration; every other host gets only the subject's peer
  * entry, added, replaced or removed. So one join or leave costs work and
- * bytes in proportion to the number of affected hosts.
+ * bytes in proportion to the number of affected hosts (except in networks
+ * whose ACL rules name nodes or tags: their filters list addresses).
  */
 static int build_messages(struct changeset *cs, const char *action)
 {
 	struct store *st = CS_ST(cs);
+	struct acl_cache *acl = acl_cache_new(st);
 	struct store_stmt *s;
+	bool filters = false;
 	int ret;
 
+	if (!acl)
+		return STORE_ERR;
 	ret = store_query(st, &s, "SELECT ch.host_id, ch.host_revision FROM change_hosts ch"
 			  " JOIN hosts h ON h.id = ch.host_id WHERE ch.change_id = ? ORDER BY ch.host_id", "i", cs->id);
-	if (ret != STORE_OK)
+	if (ret != STORE_OK) {
+		acl_cache_free(acl);
 		return ret;
+	}
 	while (ret == STORE_OK && (ret = store_step(s)) == STORE_ROW) {
 		int64_t host = store_col_int(s, 0), rev = store_col_int(s, 1);
 		json_t *msg = json_pack("{s:I, s:I, s:I, s:s}", "host_id", (json_int_t)host,
@@ -150,7 +179,12 @@ static int build_messages(struct changeset *cs, const char *action)
 		store_get_int(st, &ingress, NULL, "SELECT COUNT(*) FROM nodes n JOIN change_networks cn"
 			      " ON cn.network_id = n.network_id WHERE cn.change_id = ? AND n.host_id = ? AND n.ingress = 1",
 			      "ii", cs->id, host);
-		if (!cs->subject_host || cs->subject_host == host || ingress) {
+		if (cs->subject_host && cs->subject_host != host && !ingress &&
+		    (ret = filters_touched(cs, acl, host, &filters)) != STORE_OK) {
+			json_decref(msg);
+			break;
+		}
+		if (!cs->subject_host || cs->subject_host == host || ingress || filters) {
 			json_object_set_new(msg, "config", host_config(st, host));
 		} else {
 			json_t *peer = host_peers(st, host, cs->subject_host);
@@ -167,6 +201,7 @@ static int build_messages(struct changeset *cs, const char *action)
 		ret = outbox_add(cs, host, msg);
 	}
 	store_finalize(s);
+	acl_cache_free(acl);
 	return ret < 0 ? ret : STORE_OK;
 }
 

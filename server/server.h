@@ -257,6 +257,10 @@ void host_effective_endpoint(char *out, size_t len, const char *override,
 
 /* Helpers for JSON fields of rows. */
 json_t *json_time_or_null(bool is_null, int64_t t);
+/* The host's packet filters as cfg's "acl" array (see acl.c), in order. */
+int acl_host_filter(struct store *st, int64_t host_id, json_t *cfg);
+/* Whether a network's filters list member addresses (joins change them). */
+int acl_filters_list_members(struct acl_cache *c, int64_t network_id, bool *lists);
 int64_t now_unix(void);
 
 #endif

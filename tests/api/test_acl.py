@@ -107,11 +107,10 @@ def bad_rules_400_and_nothing_changes():
         {"src": {"kind": "any"}, "dst": {"kind": "any"}, "action": "allow", "proto": "tcp", "ports": "0"},
         {"src": {"kind": "any"}, "dst": {"kind": "any"}, "action": "allow", "proto": "tcp", "ports": "90-80"},
         {"src": {"kind": "any"}, "dst": {"kind": "any"}, "action": "allow", "proto": "tcp", "ports": "22\n"},
-        # Not enforced yet, so refused rather than silently granting more:
-        {"src": {"kind": "any"}, "dst": {"kind": "tag", "value": "db"}, "action": "allow", "proto": "tcp",
-         "ports": "5432"},
-        {"src": {"kind": "node", "value": "1"}, "dst": {"kind": "any"}, "action": "deny", "proto": "icmp"},
-        {"src": {"kind": "any"}, "dst": {"kind": "egress", "value": "10.0.0.0/8"}, "action": "allow"},
+        {"src": {"kind": "any"}, "dst": {"kind": "any"}, "action": "allow", "proto": "icmp", "ports": "7"},
+        {"src": {"kind": "any"}, "dst": {"kind": "any"}, "action": "allow", "proto": "tcp", "ports": "65536"},
+        {"src": {"kind": "extclient", "value": "999999"}, "dst": {"kind": "any"}, "action": "allow"},
+        {"src": {"kind": "any"}, "dst": {"kind": "egress", "value": "10.0.0.0/33"}, "action": "allow"},
         {"src": "any", "dst": {"kind": "any"}, "action": "allow"},
         {"src": {"kind": "any"}, "dst": {"kind": "any"}, "action": "allow", "extra": 1},
     ]
@@ -136,3 +135,78 @@ def users_cannot_touch_acls():
                                ("DELETE", "/networks/acl/acl/rules/%d" % ST["rule12"], None)):
         r = S.request(method, path, body, token=tok)
         eq(r.status, 403, "%s %s as a user" % (method, path))
+
+
+# --- packet filters (protocol / port rules, egress and ext client selectors) -------------------------
+
+def cfg(name):
+    return S.call("GET", "/hosts/self/config", 200, token=ST[name]["host_token"])
+
+
+def addr(name):
+    return next(n["address"] for n in cfg(name)["networks"] if n["name"] == "aclport") + "/32"
+
+
+def filters(name, chain=None):
+    return [(f["chain"], f["src"], f["dst"], f["proto"], f["ports"], f["action"])
+            for f in cfg(name)["acl"] if chain is None or f["chain"] == chain]
+
+
+@test
+def port_rule_to_an_egress_range():
+    S.admin("POST", "/networks", 201, {"name": "aclport", "ipv4_range": "10.92.0.0/24", "default_policy": "deny"})
+    key = S.admin("POST", "/enrollment-keys", 201, {"networks": ["aclport"], "unlimited": True})["token"]
+    for name in ("p1", "p3", "pgw"):
+        ST[name] = S.call("POST", "/hosts/register", 201, {"token": key, "public_key": random_pubkey(), "name": name})
+    S.admin("PUT", "/networks/aclport/nodes/%s/egress" % hid("pgw"), 200,
+            {"ranges": [{"range": "172.31.77.0/24", "nat": True}]})
+    eq(peers("p3"), [], "deny-all: p3 has no peer")
+    eq(filters("p3"), [("input", [], [addr("p3")], "any", None, "drop")], "p3: only the default drop")
+    r = S.admin("POST", "/networks/aclport/acl/rules", 201, {
+        "src": {"kind": "node", "value": hid("p3")}, "dst": {"kind": "egress", "value": "172.31.77.10/32"},
+        "action": "allow", "proto": "tcp", "ports": "5432"})
+    ST["rule_pg"] = r["id"]
+    eq((r["proto"], r["ports"], r["dst"]), ("tcp", "5432", {"kind": "egress", "value": "172.31.77.10/32"}), "RULE")
+    eq(peers("p3"), ["pgw"], "the egress rule gives p3 a tunnel to the gateway")
+    eq(peers("pgw"), ["p3"], "and back")
+    eq(peers("p1"), [], "p1 still alone")
+    eq(filters("pgw", "forward"), [
+        ("forward", [addr("p3")], ["172.31.77.10/32"], "tcp", [5432, 5432], "accept"),
+        ("forward", [], ["172.31.77.0/24"], "any", None, "drop")], "gateway: psql from p3, nothing else")
+    eq(filters("pgw", "input"), [("input", [], [addr("pgw")], "any", None, "drop")],
+       "the gateway itself stays closed to p3")
+    comments = [f["comment"] for f in cfg("pgw")["acl"]]
+    check("rule %d" % r["id"] in comments, "filters name their rule: %r", comments)
+
+
+@test
+def full_rules_hold_both_ways_port_rules_one_way():
+    both = S.admin("POST", "/networks/aclport/acl/rules", 201, {
+        "src": {"kind": "node", "value": hid("p1")}, "dst": {"kind": "node", "value": hid("p3")}, "action": "allow"})
+    eq(filters("p1", "input")[0], ("input", [addr("p3")], [addr("p1")], "any", None, "accept"), "p1 from p3")
+    eq(filters("p3", "input")[0], ("input", [addr("p1")], [addr("p3")], "any", None, "accept"), "p3 from p1")
+    S.admin("DELETE", "/networks/aclport/acl/rules/%d" % both["id"], 204)
+    one = S.admin("POST", "/networks/aclport/acl/rules", 201, {
+        "src": {"kind": "node", "value": hid("p1")}, "dst": {"kind": "node", "value": hid("p3")}, "action": "allow",
+        "proto": "tcp", "ports": "22-23"})
+    eq(peers("p1"), ["p3"], "a limited allow still gives the tunnel")
+    eq(filters("p3", "input"), [("input", [addr("p1")], [addr("p3")], "tcp", [22, 23], "accept"),
+                                ("input", [], [addr("p3")], "any", None, "drop")], "p3: ssh from p1 only")
+    eq(filters("p1", "input"), [("input", [], [addr("p1")], "any", None, "drop")], "p1: nothing from p3")
+    # A deny wins over an allow, whatever their order.
+    deny = S.admin("POST", "/networks/aclport/acl/rules", 201, {
+        "src": {"kind": "any"}, "dst": {"kind": "node", "value": hid("p3")}, "action": "deny", "proto": "tcp",
+        "ports": "23"})
+    eq(filters("p3", "input")[0], ("input", ["10.92.0.0/24"], [addr("p3")], "tcp", [23, 23], "drop"),
+       "the deny comes first")
+    for rid in (one["id"], deny["id"]):
+        S.admin("DELETE", "/networks/aclport/acl/rules/%d" % rid, 204)
+    eq(filters("p3", "input"), [("input", [], [addr("p3")], "any", None, "drop")], "rules gone")
+
+
+@test
+def allow_all_without_rules_has_no_filters():
+    S.admin("POST", "/networks", 201, {"name": "aclopen", "ipv4_range": "10.93.0.0/24"})
+    key = S.admin("POST", "/enrollment-keys", 201, {"networks": ["aclopen"], "uses": 1})["token"]
+    ST["o1"] = S.call("POST", "/hosts/register", 201, {"token": key, "public_key": random_pubkey(), "name": "o1"})
+    eq(cfg("o1")["acl"], [], "no filters")

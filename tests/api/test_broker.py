@@ -277,3 +277,30 @@ def leave_sends_removal():
         check(any("not authorised" in l for l in gone.lines), "deleted host can still connect")
     finally:
         gone.stop()
+
+
+@test
+def join_sends_whole_config_where_filters_list_members():
+    """A network whose ACL rules name tags: a newcomer's address goes into
+    other hosts' packet filters, so they get their whole configuration."""
+    S.admin("POST", "/networks", 201, {"name": "mqacl", "ipv4_range": "10.61.0.0/24"})
+    key = S.admin("POST", "/enrollment-keys", 201, {"networks": ["mqacl"], "unlimited": True})["token"]
+    opskey = S.admin("POST", "/enrollment-keys", 201, {"networks": ["mqacl"], "unlimited": True,
+                                                       "tags": ["ops"]})["token"]
+    a = S.call("POST", "/hosts/register", 201, {"token": key, "public_key": random_pubkey(), "name": "mqacl-a"})
+    S.admin("POST", "/networks/mqacl/acl/rules", 201, {
+        "src": {"kind": "tag", "value": "ops"}, "dst": {"kind": "node", "value": str(a["host"]["id"])},
+        "action": "deny", "proto": "tcp", "ports": "22"})
+    sub = Subscriber(a["broker"], a["broker"]["topic"])
+    try:
+        sub.wait_subscribed()
+        c = S.call("POST", "/hosts/register", 201, {"token": opskey, "public_key": random_pubkey(),
+                                                    "name": "mqacl-c"})
+        m = sub.wait_message(lambda m: m.get("action") == "node.join", "node.join update")
+        check("config" in m, "a host whose filters name the newcomer's tag gets its whole config: %r", m)
+        mine = "%s/32" % a["nodes"][0]["address"]
+        eq([(f["chain"], f["src"], f["dst"], f["proto"], f["ports"], f["action"]) for f in m["config"]["acl"]],
+           [("input", ["%s/32" % c["nodes"][0]["address"]], [mine], "tcp", [22, 22], "drop")],
+           "ssh from the ops-tagged newcomer is dropped")
+    finally:
+        sub.stop()

@@ -123,7 +123,7 @@ def ctl_acl_policy_and_show():
     p = ctl("acl", "show", NET)
     check("default_policy" in p.stdout and "deny" in p.stdout, "acl show policy: %r", p.stdout)
     hdr = [l for l in p.stdout.splitlines() if l.startswith("ID")]
-    check(hdr and hdr[0].split() == ["ID", "ACTION", "SRC", "DST"], "rules header: %r", p.stdout)
+    check(hdr and hdr[0].split() == ["ID", "ACTION", "SRC", "DST", "PROTO", "PORTS"], "rules header: %r", p.stdout)
 
 
 @test
@@ -147,10 +147,22 @@ def ctl_acl_add_delete():
     p = ctl("acl", "show", NET)
     rows = {l.split()[0]: l.split() for l in p.stdout.splitlines()
             if l.split() and l.split()[0].isdigit()}
-    eq(rows.get(str(ST["rule1"])), [str(ST["rule1"]), "allow", "node:%s" % ST["n1"], "tag:db"],
+    eq(rows.get(str(ST["rule1"]))[:5], [str(ST["rule1"]), "allow", "node:%s" % ST["n1"], "tag:db", "any"],
        "rule1's row")
-    eq(rows.get(str(ST["rule2"])), [str(ST["rule2"]), "deny", "any", "node:%s" % ST["n2"]],
+    eq(rows.get(str(ST["rule2"]))[:5], [str(ST["rule2"]), "deny", "any", "node:%s" % ST["n2"], "any"],
        "rule2's row")
+    # Protocol, ports and an egress range.
+    r3 = ctl_json("acl", "add", NET, "--src", "node:%s" % ST["n2"], "--dst", "egress:172.31.9.0/24",
+                  "--action", "allow", "--proto", "tcp", "--ports", "5432")
+    eq((r3["dst"], r3["proto"], r3["ports"]), ({"kind": "egress", "value": "172.31.9.0/24"}, "tcp", "5432"),
+       "a port rule to an egress range")
+    p = ctl("acl", "show", NET)
+    row = next(l.split() for l in p.stdout.splitlines() if l.split() and l.split()[0] == str(r3["id"]))
+    eq(row, [str(r3["id"]), "allow", "node:%s" % ST["n2"], "egress:172.31.9.0/24", "tcp", "5432"], "its row")
+    p = ctl("acl", "add", NET, "--src", "any", "--dst", "any", "--action", "allow", "--proto", "icmp",
+            "--ports", "7", expect=1)
+    api_error(p, 400, "ports with icmp")
+    ctl("acl", "delete", NET, str(r3["id"]))
     # Delete.
     p = ctl("acl", "delete", NET, ST["rule2"])
     check("Deleted" in p.stdout, "acl delete output: %r", p.stdout)
@@ -189,7 +201,9 @@ def ctl_acl_bad_usage():
         ("acl", "add", NET, "--src", "node:1x", "--dst", "any", "--action", "allow"),
         ("acl", "add", NET, "--src", "node:-3", "--dst", "any", "--action", "allow"),
         ("acl", "add", NET, "--src", "tag:", "--dst", "any", "--action", "allow"),
-        ("acl", "add", NET, "--src", n1, "--dst", "any", "--action", "allow", "--proto", "tcp"),
+        ("acl", "add", NET, "--src", n1, "--dst", "any", "--action", "allow", "--proto", "sctp"),
+        ("acl", "add", NET, "--src", "egress", "--dst", "any", "--action", "allow"),
+        ("acl", "add", NET, "--src", "extclient:x", "--dst", "any", "--action", "allow"),
         ("acl", "add", NET, "--src", n1, "--dst", "any", "--action"),
         ("acl", "delete", NET),
         ("acl", "delete", NET, "1", "2"),

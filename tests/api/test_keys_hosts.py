@@ -18,7 +18,7 @@ HOST_KEYS = {"id", "name", "public_key", "listen_port", "endpoint", "endpoint_ov
 NODE_KEYS = {"network", "host_id", "host_name", "address", "address6", "connected", "created_at",
              "last_checkin", "online", "ingress", "egress", "last_handshake"}
 CONFIG_KEYS = {"host_id", "name", "revision", "listen_port", "mtu", "addresses", "networks", "peers",
-               "gateway"}
+               "gateway", "acl"}
 PEER_KEYS = {"host_id", "name", "public_key", "endpoint", "allowed_ips", "persistent_keepalive"}
 
 

@@ -385,3 +385,74 @@ if_gone() { ! if_exists "$1" && [ ! -e "/var/run/wireguard/$(ifname "$1").sock" 
 agent_revision() { agent "$1" status --json 2>/dev/null | jget revision; }
 agent_host_id() { agent "$1" status --json 2>/dev/null | jget host_id; }
 server_revision() { api GET "/hosts/$1" 2>/dev/null | jget revision; }
+
+# --- the "managed database": ${P}db behind a gateway's LAN leg -----------------
+#   db_tools_missing         prints what is missing (and succeeds) when psql, nft,
+#                            runuser or the PostgreSQL server binaries are not there
+#   db_lab_up GWNODE         namespace ${P}db, a veth LAN $LAN between GWNODE
+#                            (lan0, $GW_LAN_IP) and db (eth0, $DB_IP); no other route
+#   pg_start / pg_stop       a real PostgreSQL on db, listening only on $DB_IP:5432,
+#                            password logins from the LAN only
+#   psql_db NODE             `select 1` on it from NODE (3 s connect timeout)
+
+LAN=172.31.77.0/24
+GW_LAN_IP=172.31.77.1
+DB_IP=172.31.77.2
+PG_BIN=${PG_BIN:-$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)}
+PG_PASS="e2e-db-$$"
+
+db_tools_missing() {
+	local tool
+	for tool in nft psql runuser; do
+		command -v "$tool" >/dev/null 2>&1 || { echo "$tool not installed"; return 0; }
+	done
+	if [ ! -x "$PG_BIN/initdb" ] || [ ! -x "$PG_BIN/pg_ctl" ]; then
+		echo "PostgreSQL server binaries not installed (initdb, pg_ctl)"
+		return 0
+	fi
+	id postgres >/dev/null 2>&1 || { echo "no postgres user (the postgresql package creates it)"; return 0; }
+	return 1
+}
+
+db_lab_up() {
+	lab_ns_add db || return 1
+	ip -n "$(ns "$1")" link add lan0 type veth peer name eth0 netns "$(ns db)" &&
+		ip -n "$(ns "$1")" addr add "$GW_LAN_IP/24" dev lan0 &&
+		ip -n "$(ns "$1")" link set lan0 up &&
+		ip -n "$(ns db)" addr add "$DB_IP/24" dev eth0 &&
+		ip -n "$(ns db)" link set eth0 up
+}
+
+# psql_db NODE: `select 1` on db's PostgreSQL from NODE; 3 s connect timeout.
+psql_db() {
+	local out
+	out=$(nsx "$1" timeout 10 env PGCONNECT_TIMEOUT=3 PGPASSWORD="$PG_PASS" PGSSLMODE=disable \
+		PGGSSENCMODE=disable psql -h "$DB_IP" -p 5432 -U postgres -d postgres -XAtqc 'select 1' \
+		2>>"$T/psql-$1.log")
+	[ "$out" = 1 ]
+}
+
+pg_start() {
+	local d=$T/pg
+	mkdir -m 700 "$d" "$d/sock" && printf '%s\n' "$PG_PASS" >"$d/pw" && touch "$T/postgres.log" &&
+		chown -R postgres: "$d" "$T/postgres.log" || return 1
+	runuser -u postgres -- "$PG_BIN/initdb" -D "$d/data" -U postgres --pwfile="$d/pw" --no-locale -E UTF8 \
+		--auth-local=reject --auth-host=reject >"$T/initdb.log" 2>&1 || return 1
+	# Only password logins from the LAN; nothing else (no local socket logins either).
+	printf 'host all all %s md5\n' "$LAN" >"$d/data/pg_hba.conf"
+	cat >>"$d/data/postgresql.conf" <<-EOF
+		listen_addresses = '$DB_IP'
+		port = 5432
+		unix_socket_directories = '$d/sock'
+		fsync = off
+		synchronous_commit = off
+		full_page_writes = off
+	EOF
+	chown postgres: "$d/data/pg_hba.conf"
+	nsx db runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$d/data" -l "$T/postgres.log" -w -t 20 start \
+		>>"$T/pg_ctl.log" 2>&1
+}
+pg_stop() {
+	nsx db runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$T/pg/data" -m fast -w -t 10 stop >>"$T/pg_ctl.log" 2>&1
+}
+

@@ -11,6 +11,15 @@
 #   4. a deny rule n1 <-> n3: within 2 s n1 and n3 drop each other while n2
 #      keeps both;
 #   5. the deny rule deleted: within 2 s n1 <-> n3 come back and ping.
+#   6. packet filters (nftables, chains acl_input / acl_forward): back to
+#      deny-all with the n1 <-> n2 rule; a rule denying icmp from n2 to n1
+#      stops n2's pings to n1 while the tunnel stays and n1 still pings n2
+#      (a port/protocol rule holds one way); ${P}gw (egress gateway for the
+#      LAN of ${P}db, a real PostgreSQL) joins: n3 gets no tunnel to it until
+#      a rule allows tcp/5432 from n3 to the egress range $DB_IP/32; then
+#      psql from n3 to db works, ping from n3 to db and to gw does not, and
+#      gw's acl_forward counters show both; deleting the rule takes n3's
+#      tunnel away again.
 # Prints "ok - ..." / "not ok - ..." lines; exit 1 when anything failed.
 
 set -u
@@ -189,6 +198,76 @@ within2 "deny rule gone: n3 lists n1 and n2 again" "$t0" peers_are n3 n1 n2
 check "deny rule gone: n2 still lists n1 and n3" peers_are n2 n1 n3 || show_peers
 check_within "deny rule gone: ping n1 -> n3 over the mesh (IPv4)" 5 mesh_ping n1 "${M4[n3]}"
 check_within "deny rule gone: ping n3 -> n1 over the mesh (IPv4)" 5 mesh_ping n3 "${M4[n1]}"
+
+# --- 6. packet filters: protocol and port rules, egress ranges -------------------------------------
+
+# acl_packets NODE CHAIN COMMENT: packets counted by NODE's ACL rules with that comment.
+acl_packets() {
+	agent "$1" nat show --json 2>/dev/null | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+print(sum(r["packets"] for c in d["chains"] if c["name"] == sys.argv[1]
+          for r in c["rules"] if r.get("comment") == sys.argv[2]))' "$2" "$3" 2>/dev/null
+}
+grew() { local now; now=$(acl_packets "$1" "$2" "$3"); [ -n "$now" ] && [ "$now" -gt "$4" ]; }
+psql_fails() { ! psql_db "$@"; }
+
+t0=$(now_ms)
+pol=$(api PATCH "/networks/$NET" '{"default_policy":"deny"}' | jget default_policy)
+check "PATCH default_policy deny again (got '$pol')" test "$pol" = deny
+within2 "deny again: n3 has no peer" "$t0" no_peers n3
+check_within "deny again: n1 -> n2 still pings (the allow rule)" 5 mesh_ping n1 "${M4[n2]}"
+check_within "n1: its nftables table has the inbound filter (chain acl_input)" 5 \
+	eval 'agent n1 nat show 2>/dev/null | grep -q "chain acl_input "'
+
+ICMP21=$(api POST "/networks/$NET/acl/rules" "{\"src\":$(sel_node n2),\"dst\":$(sel_node n1),\"action\":\"deny\",\"proto\":\"icmp\"}" |
+	jget id)
+check "deny icmp from n2 to n1 (id '$ICMP21')" is_id "$ICMP21"
+check_within "deny icmp n2 -> n1: n2's pings to n1 stop" 5 no_ping n2 "${M4[n1]}"
+check "deny icmp n2 -> n1: the tunnel stays (n1 and n2 still peers)" eval 'peers_are n1 n2 && peers_are n2 n1'
+check_within "deny icmp n2 -> n1: n1 still pings n2 (one way only)" 5 mesh_ping n1 "${M4[n2]}"
+check "deny icmp n2 -> n1: n1's acl_input counted the drops" grew n1 acl_input "rule $ICMP21" 0
+api_status DELETE "/networks/$NET/acl/rules/$ICMP21" >/dev/null
+check_within "icmp rule deleted: n2 pings n1 again" 5 mesh_ping n2 "${M4[n1]}"
+
+msg=$(db_tools_missing) && fatal "$msg"
+lab_leaf gw 20 || fatal "lab: ${P}gw on the wan"
+LAB_IFS+=("$(ifname gw)")
+db_lab_up gw || fatal "lab: ${P}db and the LAN leg gw <-> db ($LAN)"
+pg_start || fatal "db: PostgreSQL on $DB_IP:5432"
+check_within "gw: psql to db over its LAN (the database works)" 10 psql_db gw
+GWTOKEN=$(api POST /enrollment-keys "{\"networks\":[\"$NET\"],\"uses\":1}" | jget token)
+node_join gw "$GWTOKEN" || not_ok "gw: meshgate join exited non-zero"
+learn gw || fatal "gw: status --json gives its key, address and host id"
+daemon_start gw
+check_within "gw: daemon subscribed to its update topic" 10 count_above "$T/agent-gw.log" "subscribed to updates" 0
+api PUT "/networks/$NET/nodes/${HID[gw]}/egress" "{\"ranges\":[{\"range\":\"$LAN\",\"nat\":true}]}" >/dev/null ||
+	not_ok "PUT egress $LAN (nat) on gw"
+check_within "gw: acl_forward chain for its egress range" 5 \
+	eval 'agent gw nat show 2>/dev/null | grep -q "chain acl_forward "'
+check "deny-all: n3 has no peer (not even the gateway)" no_peers n3 || show_peers
+check "deny-all: no psql from n3 to db" psql_fails n3
+
+t0=$(now_ms)
+PG3=$(api POST "/networks/$NET/acl/rules" "{\"src\":$(sel_node n3),\"dst\":{\"kind\":\"egress\",\"value\":\"$DB_IP/32\"},\"action\":\"allow\",\"proto\":\"tcp\",\"ports\":\"5432\"}" |
+	jget id)
+check "allow tcp/5432 from n3 to egress $DB_IP/32 (id '$PG3')" is_id "$PG3"
+within2 "tcp/5432 rule: n3's only peer is gw" "$t0" peers_are n3 gw
+within2 "tcp/5432 rule: gw's only peer is n3" "$t0" peers_are gw n3
+check "tcp/5432 rule: n1 and n2 still only have each other" eval 'peers_are n1 n2 && peers_are n2 n1'
+check_within "tcp/5432 rule: psql from n3 to db through gw" 15 psql_db n3
+check "tcp/5432 rule: gw's acl_forward counted the allowed connection" grew gw acl_forward "rule $PG3" 0
+drops=$(acl_packets gw acl_forward "default deny")
+check "tcp/5432 rule: ping n3 -> db ($DB_IP) is blocked" no_ping n3 "$DB_IP"
+check "tcp/5432 rule: gw's acl_forward dropped the pings (default deny)" grew gw acl_forward "default deny" "${drops:-0}"
+check "tcp/5432 rule: ping n3 -> gw's mesh address is blocked" no_ping n3 "${M4[gw]}"
+check "tcp/5432 rule: psql from n1 (no rule) fails" psql_fails n1
+
+t0=$(now_ms)
+st=$(api_status DELETE "/networks/$NET/acl/rules/$PG3")
+check "DELETE the tcp/5432 rule: 204 (got $st)" test "$st" = 204
+within2 "tcp/5432 rule gone: n3 has no peer" "$t0" no_peers n3
+check "tcp/5432 rule gone: no psql from n3" psql_fails n3
+NODES+=(gw)
 
 # --- shutdown: clean exits, no sanitizer reports ---------------------------------------------------
 

@@ -36,11 +36,6 @@ set -u
 NET=e2egw
 NET4=10.78.0.0/24
 NET6=fd00:78::/64
-LAN=172.31.77.0/24
-GW_LAN_IP=172.31.77.1
-DB_IP=172.31.77.2
-PG_BIN=${PG_BIN:-$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)}
-PG_PASS="e2e-db-$$"
 INET_IP=198.18.99.2	# ${P}inet: "the internet" for section 7
 INET_PORT=7777
 declare -A PK=() M4=() M6=() HID=()
@@ -54,13 +49,10 @@ fatal() {
 	exit 1
 }
 
-for tool in nft psql zbarimg wg-quick runuser; do
+for tool in zbarimg wg-quick; do
 	command -v "$tool" >/dev/null 2>&1 || fatal "$tool not installed"
 done
-if [ ! -x "$PG_BIN/initdb" ] || [ ! -x "$PG_BIN/pg_ctl" ]; then
-	fatal "PostgreSQL server binaries not installed (initdb, pg_ctl)"
-fi
-id postgres >/dev/null 2>&1 || fatal "no postgres user (the postgresql package creates it)"
+msg=$(db_tools_missing) && fatal "$msg"
 
 # --- helpers ----------------------------------------------------------------------
 
@@ -73,14 +65,6 @@ learn() {
 	[ -n "${PK[$n]}" ] && [ -n "${M4[$n]}" ] && [ -n "${M6[$n]}" ] && [ -n "${HID[$n]}" ]
 }
 
-# psql_db NODE: `select 1` on db's PostgreSQL from NODE; 3 s connect timeout.
-psql_db() {
-	local out
-	out=$(nsx "$1" timeout 10 env PGCONNECT_TIMEOUT=3 PGPASSWORD="$PG_PASS" PGSSLMODE=disable \
-		PGGSSENCMODE=disable psql -h "$DB_IP" -p 5432 -U postgres -d postgres -XAtqc 'select 1' \
-		2>>"$T/psql-$1.log")
-	[ "$out" = 1 ]
-}
 psql_fails() { ! psql_db "$@"; }
 
 # nat_json: `meshgate nat show --json` on gw.
@@ -179,14 +163,7 @@ lab_leaf gw 20 || fatal "lab: ${P}gw on the wan"
 lab_leaf phone 21 || fatal "lab: ${P}phone on the wan"
 LAB_IFS+=("$(ifname gw)" "$PHONE_IF")
 lab_leaf inet 99 || fatal "lab: ${P}inet on the wan"
-lab_ns_add db || fatal "lab: ${P}db"
-{
-	ip -n "$(ns gw)" link add lan0 type veth peer name eth0 netns "$(ns db)" &&
-		ip -n "$(ns gw)" addr add "$GW_LAN_IP/24" dev lan0 &&
-		ip -n "$(ns gw)" link set lan0 up &&
-		ip -n "$(ns db)" addr add "$DB_IP/24" dev eth0 &&
-		ip -n "$(ns db)" link set eth0 up
-} || fatal "lab: the LAN leg gw <-> db ($LAN)"
+db_lab_up gw || fatal "lab: ${P}db and the LAN leg gw <-> db ($LAN)"
 ok "lab: ${P}wan router, ${P}srv, ${P}n1, ${P}gw, ${P}phone on 198.18.0.0/15; ${P}gw <-> ${P}db on $LAN"
 check "db: no default route and no route beyond its LAN" \
 	test "$(nsx db ip -4 route show | grep -vc "^$LAN ")" = 0
@@ -214,31 +191,6 @@ check "lab: n1 reaches ${P}inet directly (it sees $(wan_ip n1))" inet_sees_as n1
 	fatal "nft: add table inet other / chain c in gw's namespace"
 
 # --- PostgreSQL on db, listening only on its LAN address -------------------------------
-
-pg_start() {
-	local d=$T/pg
-	mkdir -m 700 "$d" "$d/sock" && printf '%s\n' "$PG_PASS" >"$d/pw" && touch "$T/postgres.log" &&
-		chown -R postgres: "$d" "$T/postgres.log" || return 1
-	runuser -u postgres -- "$PG_BIN/initdb" -D "$d/data" -U postgres --pwfile="$d/pw" --no-locale -E UTF8 \
-		--auth-local=reject --auth-host=reject >"$T/initdb.log" 2>&1 || return 1
-	# Only password logins from the LAN; nothing else (no local socket logins either).
-	printf 'host all all %s md5\n' "$LAN" >"$d/data/pg_hba.conf"
-	cat >>"$d/data/postgresql.conf" <<-EOF
-		listen_addresses = '$DB_IP'
-		port = 5432
-		unix_socket_directories = '$d/sock'
-		fsync = off
-		synchronous_commit = off
-		full_page_writes = off
-	EOF
-	chown postgres: "$d/data/pg_hba.conf"
-	nsx db runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$d/data" -l "$T/postgres.log" -w -t 20 start \
-		>>"$T/pg_ctl.log" 2>&1
-}
-pg_stop() {
-	nsx db runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$T/pg/data" -m fast -w -t 10 stop >>"$T/pg_ctl.log" 2>&1
-}
-
 pg_start || fatal "db: initdb + pg_ctl start (PostgreSQL on $DB_IP:5432)"
 listening=$(nsx db ss -Hltn | awk '{ print $4 }' | sort -u | tr '\n' ' ')
 check "db: PostgreSQL listens on $DB_IP:5432 only (listening: $listening)" test "$listening" = "$DB_IP:5432 "
