@@ -85,6 +85,9 @@ void handle_acl_rule_delete(struct request *req);
 
 /* dns.c */
 void handle_dns_list(struct request *req);
+/* api_acl_matrix.c */
+void handle_acl_matrix(struct request *req);
+
 void handle_dns_create(struct request *req);
 void handle_dns_delete(struct request *req);
 

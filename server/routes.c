@@ -29,6 +29,7 @@ const struct route routes[] = {
 	{ "PATCH", "/api/v1/networks/*", ACCESS_ADMIN, handle_networks_patch },
 	{ "DELETE", "/api/v1/networks/*", ACCESS_ADMIN, handle_networks_delete },
 	{ "GET", "/api/v1/networks/*/acl", ACCESS_ADMIN, handle_acl_get },
+	{ "GET", "/api/v1/networks/*/acl/matrix", ACCESS_ADMIN, handle_acl_matrix },
 	{ "POST", "/api/v1/networks/*/acl/rules", ACCESS_ADMIN, handle_acl_rule_create },
 	{ "DELETE", "/api/v1/networks/*/acl/rules/*", ACCESS_ADMIN, handle_acl_rule_delete },
 	{ "GET", "/api/v1/networks/*/dns", ACCESS_ADMIN, handle_dns_list },

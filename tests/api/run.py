@@ -29,6 +29,7 @@ import test_broker  # noqa: E402,F401
 import test_static  # noqa: E402,F401
 import test_tls  # noqa: E402,F401
 import test_acl  # noqa: E402,F401
+import test_acl_matrix  # noqa: E402,F401
 import test_sites  # noqa: E402,F401
 import test_gateways  # noqa: E402,F401
 import test_extclients  # noqa: E402,F401

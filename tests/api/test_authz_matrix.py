@@ -320,6 +320,22 @@ def matrix_knows_every_level():
     check(found[0][2] not in KNOWN_LEVELS, "ACCESS_OPERATOR would be unknown")
 
 
+@test
+def acl_matrix_is_admin_only():
+    """The matrix above derives what it expects from each route's level, so
+    it would follow a downgrade: the ACL matrix (who reaches whom, every
+    node's name and address) is pinned to admins here."""
+    levels = {(m, p): lvl for m, p, lvl, _ in routes()}
+    eq(levels.get(("GET", "/api/v1/networks/*/acl/matrix")), "ACCESS_ADMIN", "GET /networks/*/acl/matrix level")
+    for who in ("user", "user API token", "host", "anonymous"):
+        r = S.request("GET", "/networks/%s/acl/matrix" % NET, **creds(who))
+        check(r.status in (401, 403), "acl matrix as %s: %s", who, r.status)
+        check(b"\"gw\"" not in r.raw and b"10.93." not in r.raw, "acl matrix as %s leaks nodes: %r", who, r.raw[:200])
+    m = S.request("GET", "/networks/%s/acl/matrix" % NET, **creds("admin"))
+    eq(m.status, 200, "acl matrix as admin")
+    check(any(n["name"] == "gw" for n in m.body["nodes"]), "admin sees the nodes: %r", m.body)
+
+
 # ---- IDOR ----------------------------------------------------------------------
 
 @test

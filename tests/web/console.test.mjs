@@ -420,6 +420,220 @@ test('audit log: filters by actor and action, markup shown as text', async () =>
 	assert.ok(actors.every((a) => a === 'user:admin'));
 });
 
+// A write from the page's own session (cookie + the tab's CSRF value).
+async function apiAs(page, method, p, body) {
+	return page.evaluate(async ([m, url, b]) => {
+		const res = await fetch(`/api/v1${url}`, {
+			method: m,
+			headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': sessionStorage.getItem('meshgate.csrf') },
+			body: b === undefined ? undefined : JSON.stringify(b),
+		});
+		return { status: res.status, body: res.status === 204 ? null : await res.json() };
+	}, [method, p, body]);
+}
+
+async function register(name, token) {
+	const res = await fetch(`${BASE}/api/v1/hosts/register`, {
+		method: 'POST',
+		headers: { 'Content-Type': 'application/json' },
+		body: JSON.stringify({ token, public_key: crypto.randomBytes(32).toString('base64'), name }),
+	});
+	assert.equal(res.status, 201, `register ${name}`);
+	return (await res.json()).host;
+}
+
+// The matrix as the page shows it: {"from>to": access} for every cell.
+async function shownMatrix(page) {
+	return page.evaluate(() => Object.fromEntries([...document.querySelectorAll('table.matrix td.cell')]
+		.map((td) => [`${td.dataset.from}>${td.dataset.to}`, td.dataset.access])));
+}
+
+async function waitMatrix(page, want) {
+	const keys = Object.keys(want).sort();
+	// Re-read the matrix until it is the one expected (bounded by the page's timeout).
+	await page.waitForFunction(([w, k]) => {
+		const cells = [...document.querySelectorAll('table.matrix td.cell')];
+		if (cells.length !== k.length) return false;
+		return cells.every((td) => w[`${td.dataset.from}>${td.dataset.to}`] === td.dataset.access);
+	}, [want, keys]);
+}
+
+function matrixWant(names, allowPairs, other = 'deny') {
+	const out = {};
+	for (const a of names) {
+		for (const b of names) {
+			out[`${a}>${b}`] = a === b ? 'self' : allowPairs.some(([x, y]) => x === a && y === b) ? 'allow' : other;
+		}
+	}
+	return out;
+}
+
+test('access control: deny-all matrix, allow rule in the UI, bad port, delete, policy toggle, tags as text', async () => {
+	const { page } = admin;
+	const ANET = 'acl';
+	const NAMES = ['a1', 'a2', 'a3'];
+	// A deny-all network, created in the UI.
+	await gotoHash(page, '#/networks', 'form[aria-label="New network"]');
+	const nf = 'form[aria-label="New network"]';
+	await page.fill(`${nf} input[name=name]`, ANET);
+	await page.fill(`${nf} input[name=ipv4_range]`, '10.79.0.0/24');
+	await page.selectOption(`${nf} select[name=default_policy]`, 'deny');
+	await page.click(`${nf} button[type=submit]`);
+	await page.locator(`tr[data-key="${ANET}"] .badge:text-is("deny")`).waitFor();
+
+	// An enrollment key with tags: markup in a tag is refused, and the
+	// refusal shows the markup as text next to the tags field.
+	await gotoHash(page, '#/keys', 'form[aria-label="New enrollment key"]');
+	const kf = 'form[aria-label="New enrollment key"]';
+	await page.check(`${kf} input[name=net][value="${ANET}"]`);
+	await page.check(`${kf} input[name=mode][value=unlimited]`);
+	await page.fill(`${kf} input[name=tags]`, `web, ${XSS}`);
+	await page.click(`${kf} button[type=submit]`);
+	const kerr = field(page, kf, 'tags').locator('.field-error');
+	await kerr.filter({ hasText: XSS }).waitFor();
+	assert.equal(await page.locator('img[src="x"]').count(), 0);
+	await page.fill(`${kf} input[name=tags]`, 'web');
+	await page.click(`${kf} button[type=submit]`);
+	await page.locator('.secret .secret-value').waitFor();
+	const token = await page.locator('.secret .secret-value').inputValue();
+	const ids = {};
+	for (const n of NAMES) {
+		const host = await register(n, token);
+		assert.deepEqual(host.tags, ['web'], "the key's tags are given to the host");
+		ids[n] = host.id;
+	}
+
+	// The dashboard shows the tags; from there to the access control screen.
+	await gotoHash(page, `#/networks/${ANET}`, 'tr[data-key="a1"]');
+	await page.locator('tr[data-key="a1"] .badge-tag:text-is("web")').waitFor();
+	await page.click('a:text-is("Access control")');
+	await page.locator('h1:text-is("Access control")').waitFor();
+	await page.locator('.segmented button[aria-pressed="true"]:text-is("Deny all")').waitFor();
+	await waitMatrix(page, matrixWant(NAMES, []));
+	assert.equal(await page.locator('table.matrix td.cell-deny').count(), 6);
+	assert.equal(await page.locator('table.matrix td.cell-deny .cell-access:text-is("deny")').count(), 6, 'each cell says it in words too');
+
+	// An allow rule between a1 and a2, made in the UI.
+	const rf = 'form[aria-label="New ACL rule"]';
+	await page.selectOption(`${rf} select[name=src_kind]`, 'node');
+	await page.selectOption(`${rf} select[name=src_node]`, String(ids.a1));
+	await page.selectOption(`${rf} select[name=dst_kind]`, 'node');
+	await page.selectOption(`${rf} select[name=dst_node]`, String(ids.a2));
+	await page.selectOption(`${rf} select[name=action]`, 'allow');
+	await page.click(`${rf} button[type=submit]`);
+	await waitMatrix(page, matrixWant(NAMES, [['a1', 'a2'], ['a2', 'a1']]));
+	const ruleRow = page.locator('tbody tr:has(td[data-label="From"]:has-text("a1"))');
+	await ruleRow.locator('td[data-label="To"]:has-text("a2")').waitFor();
+	await ruleRow.locator('.badge:text-is("allow")').waitFor();
+	// The server agrees: a1 and a2 are each other's only peers.
+	const m = await (await page.request.get(`${BASE}/api/v1/networks/${ANET}/acl/matrix`)).json();
+	assert.deepEqual(m.nodes.map((n) => n.name), NAMES);
+	assert.deepEqual(m.cells[0][1], { access: 'allow', tunnel: true });
+	assert.deepEqual(m.cells[0][2], { access: 'deny', tunnel: false });
+	await shot(page, '17-acl');
+
+	// A bad port: the server's error next to the ports field, nothing added.
+	await page.selectOption(`${rf} select[name=src_kind]`, 'any');
+	await page.selectOption(`${rf} select[name=dst_kind]`, 'tag');
+	await page.fill(`${rf} input[name=dst_text]`, 'web');
+	await page.selectOption(`${rf} select[name=proto]`, 'tcp');
+	await page.fill(`${rf} input[name=ports]`, '70000');
+	await page.click(`${rf} button[type=submit]`);
+	await field(page, rf, 'ports').locator('.field-error:has-text("1-65535")').waitFor();
+	assert.equal(await page.getAttribute(`${rf} input[name=ports]`, 'aria-invalid'), 'true');
+	let acl = await (await page.request.get(`${BASE}/api/v1/networks/${ANET}/acl`)).json();
+	assert.equal(acl.rules.length, 1, 'the bad rule was not added');
+	// A selector the server refuses: the error is next to that selector.
+	await page.selectOption(`${rf} select[name=proto]`, 'any');
+	await page.fill(`${rf} input[name=ports]`, '');
+	await page.fill(`${rf} input[name=dst_text]`, 'not a tag');
+	await page.click(`${rf} button[type=submit]`);
+	await field(page, rf, 'dst').locator('.field-error:has-text("dst")').waitFor();
+
+	// A rule limited to tcp/5432 from a3 to a1: that cell is "limited" and
+	// says so, the way back stays closed.
+	await page.selectOption(`${rf} select[name=src_kind]`, 'node');
+	await page.selectOption(`${rf} select[name=src_node]`, String(ids.a3));
+	await page.selectOption(`${rf} select[name=dst_kind]`, 'node');
+	await page.selectOption(`${rf} select[name=dst_node]`, String(ids.a1));
+	await page.selectOption(`${rf} select[name=proto]`, 'tcp');
+	await page.fill(`${rf} input[name=ports]`, '5432');
+	await page.click(`${rf} button[type=submit]`);
+	const limited = matrixWant(NAMES, [['a1', 'a2'], ['a2', 'a1']]);
+	limited['a3>a1'] = 'limited';
+	await waitMatrix(page, limited);
+	const cell = page.locator('table.matrix td[data-from="a3"][data-to="a1"]');
+	assert.equal(await cell.locator('.cell-access').textContent(), 'limited');
+	assert.equal(await cell.locator('.cell-detail').textContent(), 'tcp/5432');
+	await page.locator('table.matrix td[data-from="a1"][data-to="a3"] .cell-detail:text-is("replies only")').waitFor();
+	const pgRow = page.locator('tbody tr:has(td[data-label="From"]:has-text("a3"))');
+	await pgRow.locator('td[data-label="Protocol / ports"] code:text-is("tcp/5432")').waitFor();
+	await shot(page, '17-acl-limited');
+	await pgRow.locator('button:has-text("Delete")').click();
+	await page.click('dialog[open] button[value=ok]');
+	await waitMatrix(page, matrixWant(NAMES, [['a1', 'a2'], ['a2', 'a1']]));
+
+	// Delete the rule (with confirmation): deny everywhere again.
+	await ruleRow.locator('button:has-text("Delete")').click();
+	await page.click('dialog[open] button[value=ok]');
+	await waitMatrix(page, matrixWant(NAMES, []));
+	await page.locator('.empty:has-text("No rules")').waitFor();
+	acl = await (await page.request.get(`${BASE}/api/v1/networks/${ANET}/acl`)).json();
+	assert.deepEqual(acl.rules, []);
+
+	// The policy toggle: to allow at once, back to deny only after confirming.
+	await page.click('.segmented button:text-is("Allow all")');
+	await waitMatrix(page, matrixWant(NAMES, [], 'allow'));
+	await page.click('.segmented button:text-is("Deny all")');
+	await page.locator('dialog[open]:has-text("deny all")').waitFor();
+	await page.click('dialog[open] button[value=cancel]');
+	await page.locator('dialog[open]').waitFor({ state: 'detached' });
+	assert.equal((await (await page.request.get(`${BASE}/api/v1/networks/${ANET}`)).json()).default_policy, 'allow');
+	await page.click('.segmented button:text-is("Deny all")');
+	await page.click('dialog[open] button[value=ok]');
+	await waitMatrix(page, matrixWant(NAMES, []));
+	assert.equal((await (await page.request.get(`${BASE}/api/v1/networks/${ANET}`)).json()).default_policy, 'deny');
+
+	// Host tags from the node row: markup is refused and shown as text.
+	await page.click('a.back');
+	await page.locator('tr[data-key="a3"]').waitFor();
+	await page.click('tr[data-key="a3"] td[data-label="Tags"] button:text-is("Edit")');
+	await page.fill('dialog[open] input[name=tags]', `db, ${XSS}`);
+	await page.click('dialog[open] button[type=submit]');
+	const terr = page.locator('dialog[open] .field[data-field="tags"] .field-error');
+	await terr.filter({ hasText: XSS }).waitFor();
+	assert.ok((await terr.textContent()).includes(XSS));
+	assert.equal(await page.locator('img[src="x"]').count(), 0);
+	await page.fill('dialog[open] input[name=tags]', 'db, web');
+	await page.click('dialog[open] button[type=submit]');
+	await page.locator('tr[data-key="a3"] .badge-tag:text-is("db")').waitFor();
+	const host = await (await page.request.get(`${BASE}/api/v1/hosts/${ids.a3}`)).json();
+	assert.deepEqual(host.tags, ['db', 'web']);
+	// A tag rule then opens a3 to everyone.
+	const r = await apiAs(page, 'POST', `/networks/${ANET}/acl/rules`, { src: { kind: 'tag', value: 'db' }, dst: { kind: 'any' }, action: 'allow' });
+	assert.equal(r.status, 201);
+	await gotoHash(page, `#/networks/${ANET}/acl`, 'table.matrix');
+	await waitMatrix(page, matrixWant(NAMES, [['a3', 'a1'], ['a1', 'a3'], ['a3', 'a2'], ['a2', 'a3']]));
+	await page.locator('table.matrix tr[data-from="a3"] th .badge-tag:text-is("db")').waitFor();
+	await page.locator('tbody tr:has(td[data-label="From"]:has-text("tag db"))').waitFor();
+	assert.equal(await page.locator('img[src="x"]').count(), 0);
+
+	// On a phone: the page does not scroll sideways, the matrix does.
+	for (const scheme of ['light', 'dark']) {
+		const phone = await newPage({ viewport: { width: 390, height: 844 }, colorScheme: scheme, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+		await login(phone.page, ADMIN);
+		await gotoHash(phone.page, `#/networks/${ANET}/acl`, 'table.matrix');
+		await waitMatrix(phone.page, matrixWant(NAMES, [['a3', 'a1'], ['a1', 'a3'], ['a3', 'a2'], ['a2', 'a3']]));
+		const overflow = await phone.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+		assert.ok(overflow <= 1, `ACL screen is ${overflow}px wider than the phone screen`);
+		const wrap = await phone.page.evaluate(() => getComputedStyle(document.querySelector('.matrix-wrap')).overflowX);
+		assert.equal(wrap, 'auto');
+		await shot(phone.page, `18-phone-acl-${scheme}`);
+		await phone.ctx.close();
+	}
+	assert.deepEqual(problems, []);
+});
+
 test('phone layout and dark mode', async () => {
 	for (const scheme of ['light', 'dark']) {
 		const { ctx, page } = await newPage({ viewport: { width: 390, height: 844 }, colorScheme: scheme, deviceScaleFactor: 2, isMobile: true, hasTouch: true });

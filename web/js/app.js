@@ -5,6 +5,7 @@ import { api, csrf, onUnauthorized } from './api.js';
 import { h, clear, toast } from './dom.js';
 import { setupView, loginView } from './views/auth.js';
 import { networksView, networkView } from './views/networks.js';
+import { aclView } from './views/acl.js';
 import { keysView } from './views/keys.js';
 import { extclientsView, extclientView } from './views/extclients.js';
 import { usersView } from './views/users.js';
@@ -30,6 +31,7 @@ const ROUTES = [
 	[/^\/login$/, loginView, false],
 	[/^\/networks$/, networksView, true],
 	[/^\/networks\/([a-z0-9-]+)$/, networkView, true],
+	[/^\/networks\/([a-z0-9-]+)\/acl$/, aclView, true],
 	[/^\/keys$/, keysView, true],
 	[/^\/extclients$/, extclientsView, true],
 	[/^\/extclients\/(\d+)$/, extclientView, true],

@@ -3,6 +3,7 @@
 import { api } from '../api.js';
 import { h, clear, table, section, badge, fmtTime, confirmDialog, toast, secretBox, fromLocalInput } from '../dom.js';
 import { field, form, input, values, actionButton } from '../forms.js';
+import { parseTags, tagBadges, explainTagError } from '../tags.js';
 
 export async function keysView(main) {
 	const [nets] = await Promise.all([api.get('/networks')]);
@@ -30,7 +31,8 @@ export async function keysView(main) {
 				h('p', { class: 'field-error', 'aria-live': 'polite' })),
 			field('Number of uses', usesInput),
 			field('Expires at', input('expires_at', { type: 'datetime-local' }), 'Optional; required for "until it expires".'),
-			field('Tags', input('tags', { placeholder: 'office, lab' }), 'Comma-separated, optional.'),
+			field('Tags', input('tags', { placeholder: 'office, lab', autocapitalize: 'none', spellcheck: 'false' }),
+				'Comma-separated, optional; hosts joining with the key get them (ACL rules select hosts by tag).'),
 		],
 		onSubmit: async (fm) => {
 			const v = values(fm);
@@ -40,9 +42,14 @@ export async function keysView(main) {
 			const exp = fromLocalInput(v.expires_at);
 			if (exp) body.expires_at = exp;
 			else if (v.mode === 'expiry') throw Object.assign(new Error('Pick the expiry time.'), { field: 'expires_at' });
-			const tags = v.tags.split(',').map((t) => t.trim()).filter(Boolean);
+			const tags = parseTags(v.tags);
 			if (tags.length) body.tags = tags;
-			const key = await api.post('/enrollment-keys', body);
+			let key;
+			try {
+				key = await api.post('/enrollment-keys', body);
+			} catch (e) {
+				throw explainTagError(e, tags);
+			}
 			clear(created).append(secretBox(`Enrollment key ${key.id}`, key.token,
 				'Shown only now: copy it to the host (meshgate join TOKEN).'));
 			toast(`Enrollment key ${key.id} created.`);
@@ -63,7 +70,7 @@ export async function keysView(main) {
 			{ title: 'Networks', render: (k) => k.networks.join(', ') },
 			{ title: 'Uses left', render: (k) => (k.unlimited || k.uses_remaining === null ? badge('unlimited', 'info') : String(k.uses_remaining)) },
 			{ title: 'Expires', render: (k) => (k.expires_at ? fmtTime(k.expires_at) : 'never') },
-			{ title: 'Tags', render: (k) => (k.tags.length ? h('span', { class: 'badges' }, k.tags.map((t) => badge(t))) : null) },
+			{ title: 'Tags', render: (k) => tagBadges(k.tags) },
 			{ title: 'Created', render: (k) => fmtTime(k.created_at) },
 			{ title: 'Actions', class: 'actions-cell', render: (k) => h('div', { class: 'row-actions' }, actionButton('Delete', async () => {
 				if (!await confirmDialog(`Delete enrollment key ${k.id}? Hosts can no longer join with it.`)) return;

@@ -1,9 +1,11 @@
 // Networks: the list, create, edit, delete; the per-network dashboard with
-// its nodes (rename host, remove node, egress and ingress gateway roles).
+// its nodes (rename host, edit its tags, remove node, egress and ingress
+// gateway roles) and a link to its access control (views/acl.js).
 import { api, enc } from '../api.js';
 import { h, clear, table, section, badge, fmtTime, fmtAge, confirmDialog, toast } from '../dom.js';
 import { field, form, input, select, values, optInt, formDialog, actionButton } from '../forms.js';
 import { go, onLeave } from '../app.js';
+import { parseTags, tagBadges, explainTagError } from '../tags.js';
 
 function networkFields(n) {
 	return [
@@ -94,7 +96,9 @@ export async function networkView(main, [name]) {
 	main.append(
 		h('div', { class: 'page-head' },
 			h('div', null, h('a', { href: '#/networks', class: 'back' }, '← Networks'), head, sub),
-			h('div', { class: 'row-actions' }, actionButton('Refresh', () => load(), { cls: 'btn' }))),
+			h('div', { class: 'row-actions' },
+				h('a', { class: 'btn', href: `#/networks/${enc(name)}/acl` }, 'Access control'),
+				actionButton('Refresh', () => load(), { cls: 'btn' }))),
 		stats,
 		section('Nodes', nodesBox),
 		section('External clients', clientsBox),
@@ -104,7 +108,11 @@ export async function networkView(main, [name]) {
 			cls: 'grid-form',
 			fields: networkFields(net),
 			onSubmit: async (f) => {
-				net = await api.patch(path, settingsBody(values(f)));
+				const body = settingsBody(values(f));
+				if (body.default_policy === 'deny' && net.default_policy !== 'deny' && !await confirmDialog(
+					`Switch ${name} to deny all? Every pair of nodes without an allow rule loses its tunnel at once.`,
+					{ ok: 'Switch to deny all' })) return;
+				net = await api.patch(path, body);
 				toast(`Network ${name} saved (revision ${net.revision}).`);
 				await load();
 			},
@@ -143,6 +151,7 @@ export async function networkView(main, [name]) {
 			hasHandshake ? { title: 'Handshake', render: (x) => fmtAge(x.last_handshake) } : null,
 			{ title: 'Peers', render: (x) => nodes.length - 1 + (x.ingress ? live.filter((c) => c.gateway_host_id === x.host_id).length : 0) },
 			{ title: 'Gateway', render: (x) => gatewayBadges(x) },
+			{ title: 'Tags', render: (x) => tagsCell(x, hostById.get(x.host_id)) },
 			{ title: 'Actions', class: 'actions-cell', render: (x) => nodeActions(x, hostById.get(x.host_id)) },
 		].filter(Boolean), nodes.map((x) => ({ ...x, __key: x.host_name })), {
 			empty: 'No nodes yet: create an enrollment key and register a host with it.',
@@ -154,6 +163,15 @@ export async function networkView(main, [name]) {
 			{ title: 'State', render: (c) => clientState(c) },
 		], clients, { empty: 'No external clients in this network.' }),
 		h('p', null, h('a', { class: 'btn', href: `#/extclients?network=${enc(name)}` }, 'Manage ext clients')));
+	}
+
+	// The host's tags, with a button to edit them (they select ACL rules).
+	function tagsCell(x, host) {
+		const edit = actionButton('Edit', async () => {
+			if (await editTags(host || { id: x.host_id, name: x.host_name, tags: [] })) await load();
+		}, { cls: 'btn btn-small', title: 'Edit the tags (ACL rules select hosts by tag)' });
+		edit.setAttribute('aria-label', `Edit the tags of ${x.host_name}`);
+		return h('div', { class: 'row-actions tags-cell' }, tagBadges((host || {}).tags), edit);
 	}
 
 	function nodeActions(x, host) {
@@ -217,6 +235,25 @@ function renameHost(host) {
 			const v = values(f);
 			await api.patch(`/hosts/${host.id}`, { name: v.name });
 			toast(`Host renamed to ${v.name}.`);
+			done();
+		},
+	}));
+}
+
+function editTags(host) {
+	return formDialog(`Tags of ${host.name}`, (done) => form({
+		label: 'Host tags',
+		submit: 'Save tags',
+		fields: [field('Tags', input('tags', { value: (host.tags || []).join(', '), placeholder: 'db, office', autocapitalize: 'none', spellcheck: 'false' }),
+			'Comma-separated; ACL rules select hosts by tag. Empty: no tags.')],
+		onSubmit: async (f) => {
+			const tags = parseTags(values(f).tags);
+			try {
+				await api.patch(`/hosts/${host.id}`, { tags });
+			} catch (e) {
+				throw explainTagError(e, tags);
+			}
+			toast(tags.length ? `Tags of ${host.name}: ${tags.join(', ')}.` : `${host.name} has no tags now.`);
 			done();
 		},
 	}));
