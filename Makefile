@@ -20,7 +20,7 @@ BUILD    ?= build
 OPT      ?= -O2 -g
 endif
 
-PKGS     := libmicrohttpd sqlite3 libsodium jansson libcurl libmnl libmosquitto libnftnl libqrencode libpng
+PKGS     := libmicrohttpd sqlite3 libsodium jansson libcurl libmnl libmosquitto libnftnl libqrencode libpng libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)

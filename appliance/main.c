@@ -29,16 +29,19 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: %s [--state-dir DIR] [--interface IFNAME] [--log-level LEVEL] COMMAND\n"
-		"  join -t TOKEN [--name N] [--port P] [--endpoint HOST:PORT]\n"
+		"  join -t TOKEN [--name N] [--port P] [--endpoint HOST:PORT] [--resolver MODE]\n"
 		"        join the networks of an enrollment token; TOKEN \"-\" reads it from stdin,\n"
 		"        else $MESHGATE_TOKEN\n"
 		"  leave [NETWORK]      leave one network, or everything (removes interface and state)\n"
 		"  pull                 fetch the configuration and apply it\n"
 		"  status [--json]      interface, networks and peers\n"
-		"  daemon [--checkin-interval SECONDS]\n"
+		"  daemon [--checkin-interval SECONDS] [--resolver MODE]\n"
 		"                       run in the foreground: live updates, check-ins, repairs\n"
 		"  uninstall            leave, delete the interface, remove the state\n"
 		"  nat show [--json]    the gateway's nftables table with its counters\n"
+		"MODE (kept in the state; default none): none, auto (point systemd-resolved at\n"
+		"  the networks' DNS servers for their domains when it runs, else leave\n"
+		"  /etc/resolv.conf alone) or resolved (the same, warning when it does not run)\n"
 		"defaults: --state-dir $MESHGATE_STATE_DIR or %s,\n"
 		"          --interface $MESHGATE_INTERFACE or %s\n",
 		AGENT_PROG, AGENT_DEFAULT_STATE_DIR, AGENT_DEFAULT_IFNAME);

@@ -1,6 +1,6 @@
 /*
  * meshgatectl host list | show | update | tags | delete
- * meshgatectl node list | show | delete | egress | ingress
+ * meshgatectl node list | show | delete | egress | ingress | relay | unrelay | dns
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +25,8 @@ static const struct column node_cols[] = {
 	{ "ADDRESS6", "address6", COL_STR },
 	{ "INGRESS", "ingress", COL_STR },
 	{ "EGRESS", "egress", COL_EGRESS },
+	{ "RELAY", "relay", COL_STR },
+	{ "RELAYED_BY", "relayed_by", COL_STR },
 	{ NULL, NULL, 0 },
 };
 
@@ -237,9 +239,53 @@ static int gateway_opts(struct args *a, struct ctl *c, json_t *body, bool egress
 	return EXIT_OK;
 }
 
+/* "node relay": --relayed HOST_ID[,HOST_ID...] (repeatable) into body.relayed. */
+static int relay_opts(struct args *a, struct ctl *c, json_t *body)
+{
+	json_t *ids = json_array();
+	const char *val;
+
+	if (!ids || json_object_set_new(body, "relayed", ids) < 0)
+		return EXIT_FAIL;
+	while (args_peek(a) && !a->bad) {
+		if (args_global(a, c))
+			continue;
+		if (!args_opt(a, "--relayed", &val))
+			return a->bad ? EXIT_USAGE : args_unexpected(a);
+		for (const char *p = val; *p;) {
+			char *end;
+			long long id = strtoll(p, &end, 10);
+
+			if (end == p || id <= 0 || (*end && (*end != ',' || !end[1])))
+				return usage_error(a->cmd, "--relayed: '%s' must be HOST_ID[,HOST_ID...]", val);
+			json_array_append_new(ids, json_integer(id));
+			p = *end ? end + 1 : end;
+		}
+	}
+	if (a->bad)
+		return EXIT_USAGE;
+	if (!json_array_size(ids))
+		return usage_error(a->cmd, "node relay: give --relayed HOST_ID[,HOST_ID...] (unrelay removes the role)");
+	return EXIT_OK;
+}
+
+/* "node dns NETWORK HOST_ID on|off": the node is (or stops being) the network's DNS server. */
+static int dns_server_opts(struct args *a, struct ctl *c, bool *remove)
+{
+	const char *onoff = args_positional(a, "on|off");
+
+	if (!onoff)
+		return EXIT_USAGE;
+	if (strcmp(onoff, "on") && strcmp(onoff, "off"))
+		return usage_error(a->cmd, "node dns: '%s' must be on or off", onoff);
+	*remove = !strcmp(onoff, "off");
+	return args_done(a, c);
+}
+
 int cmd_node(struct ctl *c, int argc, char **argv, int start)
 {
-	static const char *const subs[] = { "list", "show", "delete", "egress", "ingress", NULL };
+	static const char *const subs[] = { "list", "show", "delete", "egress", "ingress", "relay", "unrelay", "dns",
+					    NULL };
 	const char *sub, *net, *host = NULL;
 	char *path = NULL, *esc = NULL, *what = NULL;
 	bool gateway, remove = false;
@@ -253,12 +299,23 @@ int cmd_node(struct ctl *c, int argc, char **argv, int start)
 		return EXIT_USAGE;
 	if (strcmp(sub, "list") && !(host = args_positional(&a, "HOST_ID")))
 		return EXIT_USAGE;
-	gateway = !strcmp(sub, "egress") || !strcmp(sub, "ingress");
+	gateway = !strcmp(sub, "egress") || !strcmp(sub, "ingress") || !strcmp(sub, "relay") ||
+		  !strcmp(sub, "unrelay") || !strcmp(sub, "dns");
 	if (gateway) {
 		body = json_object();
 		if (!body)
 			return EXIT_FAIL;
-		ret = gateway_opts(&a, c, body, !strcmp(sub, "egress"), &remove);
+		if (!strcmp(sub, "relay")) {
+			ret = relay_opts(&a, c, body);
+		} else if (!strcmp(sub, "unrelay")) {
+			remove = true;
+			sub = "relay";
+			ret = args_done(&a, c);
+		} else if (!strcmp(sub, "dns")) {
+			ret = dns_server_opts(&a, c, &remove);
+		} else {
+			ret = gateway_opts(&a, c, body, !strcmp(sub, "egress"), &remove);
+		}
 	} else {
 		ret = args_done(&a, c);
 	}

@@ -58,7 +58,14 @@ static const struct command commands[] = {
 	  "        make the node an egress gateway for these ranges (replacing its ranges);\n"
 	  "        NAT is on unless \",nonat\"; --internet adds 0.0.0.0/0 and ::/0\n"
 	  "  node egress NETWORK HOST_ID --remove\n"
-	  "  node ingress NETWORK HOST_ID [--remove]\n" },
+	  "  node ingress NETWORK HOST_ID [--remove]\n"
+	  "  node relay NETWORK HOST_ID --relayed HOST_ID[,HOST_ID...] [--relayed ...]\n"
+	  "        the node relays these nodes of the network (replacing the set): they\n"
+	  "        reach everyone through it and have it as their only peer there\n"
+	  "  node unrelay NETWORK HOST_ID\n"
+	  "  node dns NETWORK HOST_ID on|off\n"
+	  "        the node serves the network's names (dnsmasq on its mesh address): ext\n"
+	  "        clients without --dns get it as DNS, agents as the network's resolver\n" },
 	{ "extclient", cmd_extclient,
 	  "  extclient list [--network NAME]\n"
 	  "  extclient create NETWORK GATEWAY_HOST_ID NAME [--public-key KEY] [--dns IP ...]\n"

@@ -186,6 +186,12 @@ n=$(api GET /networks/office/nodes | jget 'len(d)')
 # --- ingress gateway, ext client, conf and QR --------------------------------------
 api PUT "/networks/office/nodes/$HID/ingress" >/dev/null
 [ "$(status)" = 200 ] && ok "appliance is an ingress gateway" || not_ok "ingress: $(status) $(cat "$W/body")"
+# The appliance serves the network's names: its dnsmasq (meshgate*, hostsdir
+# /var/lib/meshgate-dns written by meshgated) on its mesh address.
+api PUT "/networks/office/nodes/$HID/dns" >/dev/null
+[ "$(status)" = 200 ] && ok "appliance is the network's DNS server node" || not_ok "dns: $(status) $(cat "$W/body")"
+G4=$(api GET /networks/office | jget 'd["dns_address"]')
+B4=$(api GET /networks/office/nodes | jget '[n["address"] for n in d if n["host_name"] == "ns-b"][0]')
 api POST /extclients "{\"network\":\"office\",\"gateway_host_id\":$HID,\"name\":\"phone\"}" > "$W/ext.json"
 if [ "$(status)" = 201 ]; then
 	ok "ext client created"
@@ -210,6 +216,15 @@ else
 fi
 grep -q "^Endpoint = 10.0.2.15:" "$W/phone.conf" && ok "conf endpoint is the appliance" ||
 	not_ok "conf endpoint: $(grep Endpoint "$W/phone.conf")"
+[ "$(grep '^DNS' "$W/phone.conf")" = "DNS = $G4" ] && ok "conf DNS is the appliance's mesh address ($G4)" ||
+	not_ok "conf DNS: '$(grep '^DNS' "$W/phone.conf")', want 'DNS = $G4'"
+# Namespace a asks the appliance's dnsmasq (its mesh address in a's resolv.conf) for ns-b.office
+# (one line: the self-test channel reads a command a line).
+vm_sh 60 "mkdir -p /etc/netns/mgt-a && printf 'nameserver %s\\noptions timeout:1 attempts:1\\n' '$G4' > /etc/netns/mgt-a/resolv.conf && for i in 1 2 3 4 5 6 7 8 9 10; do r=\$(ip netns exec mgt-a getent hosts ns-b.office) && break; sleep 1; done; echo NAME \$r" ||
+	not_ok "self-test SH (getent) did not finish"
+got=$(grep -a 'SELFTEST OUT NAME' "$W/console.log" | tail -n 1 | tr -d '\r' | sed 's/.*SELFTEST OUT NAME *//')
+[ -n "$B4" ] && [ "$got" = "$B4 ns-b.office" ] && ok "namespace a: getent hosts ns-b.office via the appliance's dnsmasq ($got)" ||
+	not_ok "namespace a: getent hosts ns-b.office gave '$got', want '$B4 ns-b.office'"
 send "PEER $EPUB"
 wait_console 'SELFTEST PEERDONE' 200 || not_ok "self-test PEER did not finish"
 

@@ -11,12 +11,17 @@
  *   sets     egress{4,6}_{nat,direct}[_OIF]  interval sets of egress ranges,
  *            one per family, NAT mode and out interface;
  *            client_N                        the destinations client N may reach
+ *            relayed4, relayed6              what a relay forwards for its relayed nodes
  *            acl_K_src, acl_K_dst            the sources / destinations of ACL rule K
  *   forward  (filter, hook forward, priority 0, policy accept)
  *            oifname GW ct state established,related counter accept
  *            iifname GW ct state established,related counter accept
  *            per client: iifname GW ip saddr C ip daddr @client_N counter accept
  *                        iifname GW ip saddr C counter drop
+ *            per client: iifname GW oifname GW ip daddr C counter accept
+ *            relays: iifname GW oifname GW ip daddr @relayed4 counter accept
+ *                    iifname GW oifname GW ip saddr @relayed4 counter accept
+ *                    (and ip6 with @relayed6)
  *            per egress set: iifname GW [oifname OIF] ip daddr @SET counter accept
  *   postrouting (nat, hook postrouting, priority 100 (srcnat), policy accept)
  *            per NAT-on egress set: iifname GW [oifname OIF] ip daddr @SET
@@ -58,6 +63,7 @@
 #define NAT_MAX_EGRESS		16384
 #define NAT_MAX_CLIENTS		16384
 #define NAT_MAX_CLIENT_DSTS	1024
+#define NAT_MAX_RELAYED		65536
 #define NAT_MAX_ACL_RULES	4096
 #define NAT_MAX_ACL_PREFIXES	4096	/* per rule, each side */
 
@@ -110,8 +116,8 @@ struct nat_state {
 	size_t n_egress;
 	const struct nat_client *clients;
 	size_t n_clients;
-	/* Relayed / forwarded addresses: reserved, must be empty for now
-	 * (the renderer answers -EOPNOTSUPP otherwise). */
+	/* A relay's relayed nodes: what it forwards for them (their
+	 * addresses, egress ranges, ext clients), sets relayed4/relayed6. */
 	const struct mg_prefix *relayed;
 	size_t n_relayed;
 	/* Access control filters, in order (see struct nat_acl_rule). */

@@ -47,6 +47,7 @@ struct render {
 	size_t n_g;
 	uint32_t next_id;
 	uint32_t *acl_ids;	/* per ACL rule its source and destination set ids, 0: none */
+	uint32_t relay_ids[2];	/* sets relayed4, relayed6; 0: none */
 	unsigned rules[4];	/* rules so far, per chain (enum chain_idx) */
 };
 
@@ -536,6 +537,70 @@ static int rb_finish(struct render *r, struct nat_rb *b, int chain, const char *
 	return 0;
 }
 
+/* --- relays ----------------------------------------------------------------- */
+
+/* relayed4 / relayed6: what this host forwards for the nodes it relays. */
+static int add_relay_sets(struct render *r)
+{
+	const struct nat_state *s = r->s;
+	struct nat_ival *iv;
+	size_t f, i, n;
+	int ret = 0;
+
+	if (!s->n_relayed)
+		return 0;
+	iv = calloc(s->n_relayed, sizeof(*iv));
+	if (!iv)
+		return -ENOMEM;
+	for (f = 0; f < 2 && ret == 0; f++) {
+		int fam = f ? AF_INET6 : AF_INET;
+
+		for (i = n = 0; i < s->n_relayed; i++)
+			if (s->relayed[i].ip.family == fam)
+				nat_ival_from_prefix(&iv[n++], &s->relayed[i]);
+		if (!n)
+			continue;
+		qsort(iv, n, sizeof(*iv), nat_ival_cmp);
+		n = nat_ival_merge(iv, n, f ? 16 : 4);
+		r->relay_ids[f] = r->next_id++;
+		ret = add_set(r, f ? "relayed6" : "relayed4", r->relay_ids[f], fam, iv, n);
+	}
+	free(iv);
+	return ret;
+}
+
+/*
+ * A relay forwards between its relayed nodes and everyone else over the
+ * same interface: in and out of GW, to or from a relayed address.
+ */
+static int add_relay_rules(struct render *r)
+{
+	const char *gw = r->s->ifname;
+	char comment[128];
+	struct nat_rb b;
+	int ret;
+
+	for (size_t f = 0; f < 2; f++) {
+		const char *set = f ? "relayed6" : "relayed4";
+
+		if (!r->relay_ids[f])
+			continue;
+		for (int dst = 1; dst >= 0; dst--) {
+			snprintf(comment, sizeof(comment), "relay %s @%s", dst ? "to" : "from", set);
+			nat_rb_start(&b, "forward", comment);
+			nat_rb_ifname(&b, NFT_META_IIFNAME, gw);
+			nat_rb_ifname(&b, NFT_META_OIFNAME, gw);
+			nat_rb_addr(&b, f ? AF_INET6 : AF_INET, dst);
+			nat_rb_lookup(&b, set, r->relay_ids[f]);
+			nat_rb_counter(&b);
+			nat_rb_verdict(&b, NF_ACCEPT);
+			if ((ret = rb_finish(r, &b, 0, comment)) < 0)
+				return ret;
+		}
+	}
+	return 0;
+}
+
 static int add_rules(struct render *r)
 {
 	const struct nat_state *s = r->s;
@@ -546,7 +611,7 @@ static int add_rules(struct render *r)
 	int ret;
 	uint32_t id;
 
-	if (!s->n_egress && !s->n_clients)
+	if (!s->n_egress && !s->n_clients && !s->n_relayed)
 		return 0;
 
 	/* Replies: accepted before any client filter. */
@@ -618,6 +683,10 @@ static int add_rules(struct render *r)
 		if ((ret = rb_finish(r, &b, 0, comment)) < 0)
 			return ret;
 	}
+
+	/* Relayed nodes: after the client filters, which still hold for clients. */
+	if ((ret = add_relay_rules(r)) < 0)
+		return ret;
 
 	/* Egress: forward, and masquerade where NAT is on. */
 	for (i = 0; i < r->n_g; i++) {
@@ -844,7 +913,7 @@ static int build(struct render *r)
 		if ((ret = add_set(r, g->name, g->id, g->family, g->iv, g->n)) < 0)
 			return ret;
 	}
-	if ((ret = add_client_sets(r)) < 0 || (ret = add_acl_sets(r)) < 0)
+	if ((ret = add_client_sets(r)) < 0 || (ret = add_acl_sets(r)) < 0 || (ret = add_relay_sets(r)) < 0)
 		return ret;
 	if (!add_msg(r, NAT_CHAIN_MSG, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL,
 		     chain_new("forward", "filter", NF_INET_FORWARD, 0), "chain forward") ||

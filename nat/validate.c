@@ -182,8 +182,8 @@ int nat_validate(const struct nat_state *s, char *err, size_t errlen)
 
 	if (!s)
 		return fail(r, -EINVAL, "no state");
-	if (s->n_relayed)
-		return fail(r, -EOPNOTSUPP, "relayed addresses are not supported yet");
+	if (s->n_relayed > NAT_MAX_RELAYED)
+		return fail(r, -EINVAL, "more than %d relayed prefixes", NAT_MAX_RELAYED);
 	if (s->n_egress > NAT_MAX_EGRESS)
 		return fail(r, -EINVAL, "more than %d egress ranges", NAT_MAX_EGRESS);
 	if (s->n_clients > NAT_MAX_CLIENTS)
@@ -192,7 +192,9 @@ int nat_validate(const struct nat_state *s, char *err, size_t errlen)
 		return fail(r, -EINVAL, "missing list");
 	if (s->ifname && *s->ifname && !nat_ifname_valid(s->ifname))
 		return fail(r, -EINVAL, "bad interface name '%.32s'", s->ifname);
-	if ((s->n_egress || s->n_clients || s->n_acl) && !(s->ifname && *s->ifname))
+	if (s->n_relayed && !s->relayed)
+		return fail(r, -EINVAL, "missing list");
+	if ((s->n_egress || s->n_clients || s->n_acl || s->n_relayed) && !(s->ifname && *s->ifname))
 		return fail(r, -EINVAL, "no gateway interface");
 	for (i = 0; i < s->n_egress; i++) {
 		const struct nat_egress *e = &s->egress[i];
@@ -203,6 +205,9 @@ int nat_validate(const struct nat_state *s, char *err, size_t errlen)
 			return fail(r, -EINVAL, "egress range %s: bad out interface name '%.32s'",
 				    pfx(&e->range, buf, sizeof(buf)), e->oifname);
 	}
+	for (i = 0; i < s->n_relayed; i++)
+		if ((ret = check_prefix(r, "relayed prefix", &s->relayed[i])) < 0)
+			return ret;
 	if ((ret = check_clients(r)) < 0)
 		return ret;
 	return check_acl(r);

@@ -216,6 +216,8 @@ static int rule_changeset(struct request *req, struct changeset *cs, const char 
 	if (ret == STORE_OK)
 		ret = add_selected(cs, net, dst->kind, dst->canon);
 	if (ret == STORE_OK)
+		ret = changeset_add_relays(cs, net);
+	if (ret == STORE_OK)
 		ret = changeset_apply(cs);
 	return ret;
 }

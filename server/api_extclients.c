@@ -21,7 +21,15 @@
 #define MAX_SITE_RANGES 32
 #define CLIENT_COLS "c.id, c.name, net.name, h.id, h.name, c.public_key, c.address, c.address6, c.dns, c.mtu," \
 		    " c.keepalive, c.full_tunnel, c.enabled, c.expires_at, c.owner_user_id," \
-		    " c.private_key_enc IS NOT NULL, c.created_at"
+		    " c.private_key_enc IS NOT NULL, c.created_at, " CLIENT_DNS
+/*
+ * The DNS servers a client's .conf carries: its own list, or when it has
+ * none the mesh address of its network's DNS server node ("" when neither).
+ * Resolved when the .conf is rendered, so setting or moving the DNS server
+ * node reaches every client's next download.
+ */
+#define CLIENT_DNS "CASE WHEN c.dns != '' THEN c.dns ELSE COALESCE((SELECT d.address FROM nodes d" \
+		   " WHERE d.network_id = c.network_id AND d.dns_server = 1), '') END"
 #define CLIENT_FROM " FROM ext_clients c JOIN networks net ON net.id = c.network_id" \
 		    " JOIN nodes n ON n.id = c.gateway_node_id JOIN hosts h ON h.id = n.host_id"
 
@@ -56,7 +64,7 @@ static json_t *client_json(struct store *st, struct store_stmt *s)
 		store_finalize(r);
 	}
 	return json_pack("{s:I, s:s, s:s, s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:b, s:o, s:b, s:o, s:b, s:o,"
-			 " s:b, s:I}",
+			 " s:b, s:I, s:o}",
 			 "id", (json_int_t)store_col_int(s, 0), "name", store_col_text(s, 1),
 			 "network", store_col_text(s, 2), "gateway_host_id", (json_int_t)store_col_int(s, 3),
 			 "gateway_name", store_col_text(s, 4), "public_key", store_col_text(s, 5),
@@ -72,7 +80,8 @@ static json_t *client_json(struct store *st, struct store_stmt *s)
 			 "expired", has_expiry && expires <= now_unix(),
 			 "owner_user_id", store_col_null(s, 14) ? json_null() : json_integer(store_col_int(s, 14)),
 			 "has_private_key", (int)store_col_int(s, 15),
-			 "created_at", (json_int_t)store_col_int(s, 16));
+			 "created_at", (json_int_t)store_col_int(s, 16),
+			 "effective_dns", split_list(store_col_text(s, 17)));
 }
 
 /* The client by id if the caller may see it (admins: all; users: their own). Inside the lock. */
@@ -605,7 +614,7 @@ static char *client_conf(struct request *req, int64_t id, char *name, size_t nam
 	struct ext_conf c;
 
 	store_lock(st);
-	if (store_query(st, &s, "SELECT c.name, c.private_key_enc, c.address, c.address6, c.dns,"
+	if (store_query(st, &s, "SELECT c.name, c.private_key_enc, c.address, c.address6, " CLIENT_DNS ","
 			" COALESCE(c.mtu, net.mtu), COALESCE(c.keepalive, net.keepalive), c.full_tunnel,"
 			" h.public_key, h.endpoint_override, h.observed_ip, h.listen_port, net.id,"
 			" net.ipv4_range, net.ipv6_range"

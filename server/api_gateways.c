@@ -1,6 +1,7 @@
 /*
  * Gateway roles of a node: egress (ranges reached through it, each with NAT
- * on or off, or the whole internet) and ingress (it accepts ext clients).
+ * on or off, or the whole internet), ingress (it accepts ext clients) and
+ * relay (chosen nodes of its network reach everyone through it).
  */
 #include <stdio.h>
 #include <string.h>
@@ -51,8 +52,8 @@ static bool begin_on_node(struct request *req, struct node_ref *node)
 
 	if (!request_id_param(req, 1, &host))
 		return false;
-	/* Only PUT .../egress has a body; the others must not pretend to take one. */
-	if (strcmp(req->method, "PUT") || !strstr(req->path, "/egress"))
+	/* Only PUT .../egress and .../relay have a body; the others must not pretend to take one. */
+	if (strcmp(req->method, "PUT") || (!strstr(req->path, "/egress") && !strstr(req->path, "/relay")))
 		if (!request_no_body(req))
 			return false;
 	ret = store_begin(st);
@@ -285,4 +286,164 @@ void handle_ingress_gateways_list(struct request *req)
 	reply_rows(req, ingress_row, "ingress gateways",
 		   "SELECT net.name, h.id, h.name FROM nodes n JOIN networks net ON net.id = n.network_id"
 		   " JOIN hosts h ON h.id = n.host_id WHERE n.ingress = 1 ORDER BY net.name, h.name", NULL);
+}
+
+/* --- relays ------------------------------------------------------------------ */
+
+#define MAX_RELAYED 1024
+
+/*
+ * A relay change is network-wide: every host of the network gets its whole
+ * configuration (the relayed nodes' addresses move between peer entries).
+ */
+static void finish_relay_change(struct request *req, struct node_ref *node, const char *action, const char *detail,
+				int ret)
+{
+	struct changeset cs = { .srv = req->srv };
+	json_t *arr;
+
+	if (ret == STORE_OK)
+		ret = changeset_begin(&cs, req->srv, action, req->params[1], 0);
+	if (ret == STORE_OK)
+		ret = changeset_add_network(&cs, node->network_id);
+	if (ret == STORE_OK)
+		ret = changeset_apply(&cs);
+	if (ret == STORE_OK)
+		ret = audit(req, action, req->params[0], "host=%lld%s", (long long)node->host_id, detail);
+	arr = json_array();
+	if (ret == STORE_OK)
+		ret = node_json_list(req->srv->st, arr, req->params[0], node->host_id);
+	ret = changeset_commit(&cs, ret);
+	if (ret != STORE_OK || json_array_size(arr) != 1)
+		reply_store_error(req, ret, "node");
+	else
+		reply_json(req, 200, json_incref(json_array_get(arr, 0)));
+	json_decref(arr);
+}
+
+/*
+ * Check one host to be relayed by `relay`: a node of the same network,
+ * not the relay itself, not a relay, not relayed by another. Replies
+ * 400/409 and returns false when it may not be; *node_id is its node.
+ */
+static bool relayed_ok(struct request *req, const struct node_ref *relay, int64_t host, int64_t *node_id,
+		       int *ret)
+{
+	struct store *st = req->srv->st;
+	struct store_stmt *s;
+	char name[64] = "", by[64] = "";
+	int64_t by_node = 0, relaying = 0;
+	bool found = false;
+
+	*ret = store_query(st, &s, "SELECT n.id, h.name, n.relayed_by, rh.name FROM nodes n JOIN hosts h ON h.id = n.host_id"
+			   " LEFT JOIN nodes r ON r.id = n.relayed_by LEFT JOIN hosts rh ON rh.id = r.host_id"
+			   " WHERE n.network_id = ? AND n.host_id = ?", "ii", relay->network_id, host);
+	if (*ret != STORE_OK)
+		return false;
+	if (store_step(s) == STORE_ROW) {
+		found = true;
+		*node_id = store_col_int(s, 0);
+		snprintf(name, sizeof(name), "%s", store_col_text(s, 1));
+		by_node = store_col_null(s, 2) ? 0 : store_col_int(s, 2);
+		if (!store_col_null(s, 3))
+			snprintf(by, sizeof(by), "%s", store_col_text(s, 3));
+	}
+	store_finalize(s);
+	if (!found) {
+		reply_error(req, 400, "host %lld has no node in network '%s'", (long long)host, req->params[0]);
+		return false;
+	}
+	if (host == relay->host_id) {
+		reply_error(req, 400, "a node cannot relay itself");
+		return false;
+	}
+	if (by_node && by_node != relay->node_id) {
+		reply_error(req, 409, "host '%s' is already relayed by '%s'; remove it there first", name, by);
+		return false;
+	}
+	*ret = store_get_int(st, &relaying, NULL, "SELECT COUNT(*) FROM nodes WHERE relayed_by = ?", "i", *node_id);
+	if (*ret != STORE_OK)
+		return false;
+	if (relaying) {
+		reply_error(req, 409, "host '%s' is a relay itself; a relay cannot be relayed", name);
+		return false;
+	}
+	return true;
+}
+
+void handle_node_relay_put(struct request *req)
+{
+	struct store *st = req->srv->st;
+	json_t *relayed = NULL, *body, *v;
+	const struct mg_json_field fields[] = {
+		{ .name = "relayed", .type = MG_JSON_ARRAY, .required = true, .out = &relayed },
+		{ 0 }
+	};
+	int64_t hosts[MAX_RELAYED], nodes[MAX_RELAYED], relayed_self = 0;
+	char detail[64] = " relayed=";
+	struct node_ref node;
+	size_t i, n;
+	int ret = STORE_OK;
+
+	body = request_json(req, fields);
+	if (!body)
+		return;
+	n = json_array_size(relayed);
+	if (n == 0 || n > MAX_RELAYED) {
+		reply_error(req, 400, n ? "at most %d relayed hosts" : "relayed: give the host ids to relay"
+			    " (DELETE removes the relay role)", MAX_RELAYED);
+		goto out;
+	}
+	json_array_foreach(relayed, i, v) {
+		if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+			reply_error(req, 400, "relayed[%zu] must be a host id", i);
+			goto out;
+		}
+		hosts[i] = json_integer_value(v);
+		for (size_t k = 0; k < i; k++)
+			if (hosts[k] == hosts[i]) {
+				reply_error(req, 400, "relayed[%zu]: host %lld is listed twice", i, (long long)hosts[i]);
+				goto out;
+			}
+	}
+	if (!begin_on_node(req, &node))
+		goto out;
+	/* A relay reaches the network directly: it may not be relayed itself. */
+	ret = store_get_int(st, &relayed_self, NULL, "SELECT COUNT(*) FROM nodes WHERE id = ? AND relayed_by IS NOT NULL",
+			    "i", node.node_id);
+	if (ret == STORE_OK && relayed_self) {
+		store_rollback(st);
+		reply_error(req, 409, "the node is relayed itself; a relayed node cannot be a relay");
+		goto out;
+	}
+	for (i = 0; i < n && ret == STORE_OK; i++)
+		if (!relayed_ok(req, &node, hosts[i], &nodes[i], &ret)) {
+			store_rollback(st);
+			if (ret != STORE_OK)
+				reply_store_error(req, ret, "relay");
+			goto out;
+		}
+	if (ret == STORE_OK)
+		ret = store_exec(st, "UPDATE nodes SET relayed_by = NULL WHERE relayed_by = ?", "i", node.node_id);
+	for (i = 0; i < n && ret == STORE_OK; i++)
+		ret = store_exec(st, "UPDATE nodes SET relayed_by = ? WHERE id = ?", "ii", node.node_id, nodes[i]);
+	for (i = 0; i < n && strlen(detail) + 24 < sizeof(detail); i++)
+		snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), "%s%lld", i ? "," : "",
+			 (long long)hosts[i]);
+	if (i < n)
+		snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), ",...");
+	finish_relay_change(req, &node, "node.relay", detail, ret);
+out:
+	json_decref(body);
+}
+
+void handle_node_relay_delete(struct request *req)
+{
+	struct node_ref node;
+
+	if (!begin_on_node(req, &node))
+		return;
+	finish_relay_change(req, &node, "node.relay_remove", "",
+			    store_exec(req->srv->st, "UPDATE nodes SET relayed_by = NULL WHERE relayed_by = ?", "i",
+				       node.node_id));
 }

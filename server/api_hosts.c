@@ -75,13 +75,14 @@ static json_t *host_by_id(struct store *st, int64_t id)
 
 #define NODE_SELECT "SELECT net.name, h.id, h.name, n.address, n.address6, n.connected, n.created_at," \
 		    " h.last_checkin, n.ingress, n.id," \
-		    " (SELECT MAX(last_handshake) FROM peer_stats ps WHERE ps.peer_key = h.public_key)" \
+		    " (SELECT MAX(last_handshake) FROM peer_stats ps WHERE ps.peer_key = h.public_key)," \
+		    " (SELECT r.host_id FROM nodes r WHERE r.id = n.relayed_by), n.dns_server" \
 		    " FROM nodes n JOIN hosts h ON h.id = n.host_id JOIN networks net ON net.id = n.network_id"
 
 /* Inside the lock. */
 static json_t *node_json(struct store *st, struct store_stmt *s)
 {
-	json_t *egress = json_array();
+	json_t *egress = json_array(), *relay = json_array();
 	struct store_stmt *e;
 
 	if (store_query(st, &e, "SELECT range, nat, wins FROM egress_ranges WHERE node_id = ? ORDER BY id", "i",
@@ -92,7 +93,15 @@ static json_t *node_json(struct store *st, struct store_stmt *s)
 								"wins", (int)store_col_int(e, 2)));
 		store_finalize(e);
 	}
-	return json_pack("{s:s, s:I, s:s, s:s, s:o, s:b, s:I, s:o, s:b, s:b, s:o, s:o}", "network", store_col_text(s, 0),
+	/* The hosts this node relays (by host id, as PUT .../relay takes them). */
+	if (store_query(st, &e, "SELECT host_id FROM nodes WHERE relayed_by = ? ORDER BY host_id", "i",
+			store_col_int(s, 9)) == STORE_OK) {
+		while (store_step(e) == STORE_ROW)
+			json_array_append_new(relay, json_integer(store_col_int(e, 0)));
+		store_finalize(e);
+	}
+	return json_pack("{s:s, s:I, s:s, s:s, s:o, s:b, s:I, s:o, s:b, s:b, s:o, s:o, s:o, s:o, s:b}",
+			 "network", store_col_text(s, 0),
 			 "host_id", (json_int_t)store_col_int(s, 1), "host_name", store_col_text(s, 2),
 			 "address", store_col_text(s, 3), "address6", text_or_null(s, 4),
 			 "connected", (int)store_col_int(s, 5), "created_at", (json_int_t)store_col_int(s, 6),
@@ -101,7 +110,11 @@ static json_t *node_json(struct store *st, struct store_stmt *s)
 			 "ingress", (int)store_col_int(s, 8), "egress", egress,
 			 /* The newest handshake any peer reported with this host (0: none yet). */
 			 "last_handshake", store_col_null(s, 10) || !store_col_int(s, 10) ? json_null() :
-					   json_integer(store_col_int(s, 10)));
+					   json_integer(store_col_int(s, 10)),
+			 "relay", relay,
+			 "relayed_by", store_col_null(s, 11) ? json_null() : json_integer(store_col_int(s, 11)),
+			 /* It runs the network's DNS server (dns.c). */
+			 "dns_server", (int)store_col_int(s, 12));
 }
 
 int node_json_list(struct store *st, json_t *arr, const char *net_name, int64_t host_id)

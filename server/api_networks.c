@@ -9,16 +9,19 @@
 #include "handlers.h"
 #include "names.h"
 
-#define NETWORK_COLS "id, name, ipv4_range, ipv6_range, listen_port, keepalive, mtu, default_policy, revision, created_at"
+#define NETWORK_COLS "id, name, ipv4_range, ipv6_range, listen_port, keepalive, mtu, default_policy, revision, created_at," \
+		     " (SELECT d.address FROM nodes d WHERE d.network_id = networks.id AND d.dns_server = 1)"
 
 static json_t *network_json(struct store_stmt *s)
 {
-	return json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:s, s:I, s:I}",
+	return json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:s, s:I, s:I, s:o}",
 			 "name", store_col_text(s, 1), "ipv4_range", store_col_text(s, 2),
 			 "ipv6_range", store_col_null(s, 3) ? json_null() : json_string(store_col_text(s, 3)),
 			 "listen_port", (json_int_t)store_col_int(s, 4), "keepalive", (json_int_t)store_col_int(s, 5),
 			 "mtu", (json_int_t)store_col_int(s, 6), "default_policy", store_col_text(s, 7),
-			 "revision", (json_int_t)store_col_int(s, 8), "created_at", (json_int_t)store_col_int(s, 9));
+			 "revision", (json_int_t)store_col_int(s, 8), "created_at", (json_int_t)store_col_int(s, 9),
+			 /* The DNS server node's mesh address (dns.c), or null. */
+			 "dns_address", store_col_null(s, 10) ? json_null() : json_string(store_col_text(s, 10)));
 }
 
 /* The network's JSON, or NULL when there is none by that name. Inside the lock. */

@@ -598,3 +598,129 @@ void handle_dns_delete(struct request *req)
 	else
 		reply_empty(req, 204);
 }
+
+/* ---- the network's DNS server node -------------------------------------- */
+
+/*
+ * One node per network may be its DNS server (nodes.dns_server, a unique
+ * partial index): it runs dnsmasq on its mesh address and serves the
+ * network's hosts file. Ext clients without DNS servers of their own get
+ * that address in their .conf (rendered at download, so a later change
+ * reaches every client's next download), and every host of the network gets
+ * it in its CONFIG ("dns" of each network, see dns_host_config).
+ */
+
+/* The DNS server of each network of cfg as net.dns = {"server", "domain", "serve"}. Inside the lock. */
+int dns_host_config(struct store *st, int64_t host_id, json_t *cfg)
+{
+	json_t *net;
+	size_t i;
+
+	json_array_foreach(json_object_get(cfg, "networks"), i, net) {
+		const char *name = json_string_value(json_object_get(net, "name"));
+		struct store_stmt *s;
+		int ret;
+
+		if (!name)
+			continue;
+		ret = store_query(st, &s, "SELECT d.address, d.host_id FROM nodes d JOIN networks nw"
+				  " ON nw.id = d.network_id WHERE nw.name = ? AND d.dns_server = 1", "t", name);
+		if (ret != STORE_OK)
+			return ret;
+		if (store_step(s) == STORE_ROW)
+			json_object_set_new(net, "dns", json_pack("{s:s, s:s, s:b}", "server", store_col_text(s, 0),
+								  "domain", name, "serve",
+								  store_col_int(s, 1) == host_id));
+		store_finalize(s);
+	}
+	return STORE_OK;
+}
+
+int dns_server_host(struct store *st, int64_t host_id, bool *serves)
+{
+	int64_t n = 0;
+	int ret;
+
+	ret = store_get_int(st, &n, NULL, "SELECT COUNT(*) FROM nodes WHERE host_id = ? AND dns_server = 1", "i",
+			    host_id);
+	*serves = *serves || n > 0;
+	return ret;
+}
+
+/* PUT (on = true) or DELETE .../nodes/{host}/dns. */
+static void node_dns_set(struct request *req, bool on)
+{
+	struct store *st = req->srv->st;
+	struct changeset cs = { .srv = req->srv };
+	const char *action = on ? "node.dns" : "node.dns_remove";
+	int64_t host, node = 0, net = 0, before = 0;
+	struct store_stmt *s;
+	bool found = false;
+	json_t *arr = NULL;
+	int ret;
+
+	if (!request_id_param(req, 1, &host) || !request_no_body(req))
+		return;
+	ret = store_begin(st);
+	if (ret != STORE_OK) {
+		reply_store_error(req, ret, "node");
+		return;
+	}
+	ret = store_query(st, &s, "SELECT n.id, n.network_id, (SELECT d.host_id FROM nodes d"
+			  " WHERE d.network_id = n.network_id AND d.dns_server = 1) FROM nodes n"
+			  " JOIN networks nw ON nw.id = n.network_id WHERE nw.name = ? AND n.host_id = ?",
+			  "ti", req->params[0], host);
+	if (ret == STORE_OK) {
+		if (store_step(s) == STORE_ROW) {
+			found = true;
+			node = store_col_int(s, 0);
+			net = store_col_int(s, 1);
+			before = store_col_null(s, 2) ? 0 : store_col_int(s, 2);
+		}
+		store_finalize(s);
+	}
+	if (ret != STORE_OK || !found) {
+		store_rollback(st);
+		if (ret != STORE_OK)
+			reply_store_error(req, ret, "node");
+		else
+			reply_error(req, 404, "node not found");
+		return;
+	}
+	/* A PUT moves the role: the network's previous DNS server node (if another) stops being it. */
+	if (on)
+		ret = store_exec(st, "UPDATE nodes SET dns_server = 0 WHERE network_id = ? AND dns_server = 1"
+				 " AND id != ?", "ii", net, node);
+	if (ret == STORE_OK)
+		ret = store_exec(st, "UPDATE nodes SET dns_server = ? WHERE id = ?", "ii", (int64_t)on, node);
+	/* Every host of the network gets its whole configuration: its "dns" section changed. */
+	if (ret == STORE_OK)
+		ret = changeset_begin(&cs, req->srv, action, req->params[1], 0);
+	if (ret == STORE_OK)
+		ret = changeset_add_network(&cs, net);
+	if (ret == STORE_OK)
+		ret = changeset_apply(&cs);
+	if (ret == STORE_OK)
+		ret = before && before != host ?
+		      audit(req, action, req->params[0], "host=%lld previous=%lld", (long long)host, (long long)before) :
+		      audit(req, action, req->params[0], "host=%lld", (long long)host);
+	arr = json_array();
+	if (ret == STORE_OK)
+		ret = node_json_list(st, arr, req->params[0], host);
+	ret = changeset_commit(&cs, ret);
+	if (ret != STORE_OK || json_array_size(arr) != 1)
+		reply_store_error(req, ret, "node");
+	else
+		reply_json(req, 200, json_incref(json_array_get(arr, 0)));
+	json_decref(arr);
+}
+
+void handle_node_dns_put(struct request *req)
+{
+	node_dns_set(req, true);
+}
+
+void handle_node_dns_delete(struct request *req)
+{
+	node_dns_set(req, false);
+}

@@ -57,6 +57,8 @@ void handle_node_egress_delete(struct request *req);
 void handle_node_ingress_put(struct request *req);
 void handle_node_ingress_delete(struct request *req);
 void handle_ingress_gateways_list(struct request *req);
+void handle_node_relay_put(struct request *req);
+void handle_node_relay_delete(struct request *req);
 
 /* api_agent.c */
 void handle_host_self_broker(struct request *req);
@@ -83,13 +85,15 @@ void handle_acl_get(struct request *req);
 void handle_acl_rule_create(struct request *req);
 void handle_acl_rule_delete(struct request *req);
 
-/* dns.c */
-void handle_dns_list(struct request *req);
 /* api_acl_matrix.c */
 void handle_acl_matrix(struct request *req);
 
+/* dns.c */
+void handle_dns_list(struct request *req);
 void handle_dns_create(struct request *req);
 void handle_dns_delete(struct request *req);
+void handle_node_dns_put(struct request *req);
+void handle_node_dns_delete(struct request *req);
 
 /* static.c */
 void handle_static(struct request *req);

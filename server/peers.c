@@ -3,11 +3,13 @@
  * Full mesh within each network; one peer entry per other host, whose
  * allowed IPs are the union of its addresses in the networks the two share,
  * plus, for gateways, their egress ranges and their ext clients' addresses.
- * An ingress gateway also has its ext clients as peers. Relays and ACLs will
- * add to or filter this list.
+ * An ingress gateway also has its ext clients as peers. ACL-denied pairs
+ * are not peers; relays change whose entry carries which addresses (see
+ * peers_full).
  * The work is proportional to the size of this host's networks.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
@@ -171,7 +173,12 @@ static int node_gateway_allowed(struct store *st, int64_t node_id, int64_t netwo
 #define PEER_SELECT "SELECT h.id, h.name, h.public_key, h.endpoint_override, h.observed_ip, h.listen_port," \
 		    " n.address, n.address6, net.keepalive, net.ipv6_range, n.id, net.id"
 
-static int peers_of(struct store *st, int64_t host_id, int64_t peer_host, json_t *peers)
+/*
+ * The entry of one peer host (a delta), looked up by that host: its direct
+ * entry. Only right when no relay is involved in the networks the two
+ * share; build_messages sends whole configurations otherwise.
+ */
+static int peer_direct(struct store *st, int64_t host_id, int64_t peer_host, json_t *peers)
 {
 	struct acl_cache *acl = acl_cache_new(st);
 	json_t *cur = NULL, *allowed = NULL;
@@ -184,22 +191,14 @@ static int peers_of(struct store *st, int64_t host_id, int64_t peer_host, json_t
 	if (!acl)
 		return STORE_ERR;
 	/*
-	 * Two statements, so each has a plan that fits: one peer (a delta) is
-	 * looked up by its host, all peers by this host's networks. A single
-	 * "(? = 0 OR n.host_id = ?)" would scan the whole network for one peer.
+	 * Looked up by the peer's host, so a delta costs one lookup, not a
+	 * scan of the network (all peers: peers_full).
 	 */
-	if (peer_host)
-		ret = store_query(st, &s, PEER_SELECT
-				  " FROM nodes n JOIN nodes mine ON mine.network_id = n.network_id AND mine.host_id = ?"
-				  " JOIN hosts h ON h.id = n.host_id JOIN networks net ON net.id = n.network_id"
-				  " WHERE n.host_id = ? AND n.host_id != ? AND n.connected = 1 ORDER BY h.id, net.name",
-				  "iii", host_id, peer_host, host_id);
-	else
-		ret = store_query(st, &s, PEER_SELECT
-				  " FROM nodes mine"
-				  " JOIN nodes n ON n.network_id = mine.network_id AND n.host_id != mine.host_id"
-				  " JOIN hosts h ON h.id = n.host_id JOIN networks net ON net.id = n.network_id"
-				  " WHERE mine.host_id = ? AND n.connected = 1 ORDER BY h.id, net.name", "i", host_id);
+	ret = store_query(st, &s, PEER_SELECT
+			  " FROM nodes n JOIN nodes mine ON mine.network_id = n.network_id AND mine.host_id = ?"
+			  " JOIN hosts h ON h.id = n.host_id JOIN networks net ON net.id = n.network_id"
+			  " WHERE n.host_id = ? AND n.host_id != ? AND n.connected = 1 ORDER BY h.id, net.name",
+			  "iii", host_id, peer_host, host_id);
 	if (ret != STORE_OK) {
 		acl_cache_free(acl);
 		return ret;
@@ -235,6 +234,281 @@ static int peers_of(struct store *st, int64_t host_id, int64_t peer_host, json_t
 	store_finalize(s);
 	acl_cache_free(acl);
 	return ret < 0 ? ret : STORE_OK;
+}
+
+/* --- all peers, with relays ------------------------------------------------ */
+
+/*
+ * Relays (nodes.relayed_by, per network). In a network N, the next hop
+ * ("hop") of host M for another node n is:
+ *   - M's relay R when M's node is relayed: every address of N goes to R's
+ *     entry, which always exists (the relay tunnel is needed whatever the
+ *     ACL says; R's own addresses are in it only when the ACL allows M-R);
+ *   - n's relay when n is relayed by another host than M;
+ *   - n itself otherwise.
+ * n's addresses (plus, for gateways, egress ranges and ext clients) go to
+ * the hop's entry when the ACL gives M and n a tunnel. A relay also
+ * carries what the nodes it relays may reach (it forwards for them), and
+ * always its relayed nodes' own addresses. Relaying is per network: a host
+ * relayed in one network may still have direct peers in another.
+ */
+struct prow {
+	size_t host;			/* index into phost */
+	int64_t node, net, relay_host;	/* relay_host: the host relaying this node (0: none) */
+	char addr[MG_IP_STRLEN], addr6[MG_IP_STRLEN];	/* addr6 "" when none */
+};
+
+struct phost {
+	int64_t id;
+	const char *name;		/* into entry */
+	json_t *entry, *allowed, *relaying;
+	bool used;
+};
+
+struct mynet {
+	int64_t net, relay_host;	/* the host relaying my node (0: none) */
+	int64_t *relayed;		/* hosts whose node I relay in net */
+	size_t n_relayed;
+};
+
+struct pfull {
+	struct prow *rows;
+	size_t n_rows;
+	struct phost *hosts;
+	size_t n_hosts;
+	struct mynet *nets;
+	size_t n_nets;
+};
+
+static void pfull_free(struct pfull *f)
+{
+	for (size_t i = 0; i < f->n_hosts; i++)
+		json_decref(f->hosts[i].entry);
+	for (size_t i = 0; i < f->n_nets; i++)
+		free(f->nets[i].relayed);
+	free(f->rows);
+	free(f->hosts);
+	free(f->nets);
+}
+
+static struct phost *phost_find(struct pfull *f, int64_t id)
+{
+	size_t lo = 0, hi = f->n_hosts;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->hosts[mid].id == id)
+			return &f->hosts[mid];
+		if (f->hosts[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static struct mynet *mynet_find(struct pfull *f, int64_t net)
+{
+	for (size_t i = 0; i < f->n_nets; i++)
+		if (f->nets[i].net == net)
+			return &f->nets[i];
+	return NULL;
+}
+
+static void *grow(void *p, size_t n, size_t *cap, size_t size)
+{
+	void *q;
+
+	if (n < *cap)
+		return p;
+	*cap = *cap ? *cap * 2 : 16;
+	q = realloc(p, *cap * size);
+	if (!q)
+		free(p);
+	return q;
+}
+
+/* This host's networks: which host relays it there and whom it relays. */
+static int pfull_mine(struct store *st, int64_t host_id, struct pfull *f)
+{
+	struct store_stmt *s;
+	size_t cap = 0;
+	int ret;
+
+	ret = store_query(st, &s, "SELECT mine.network_id, r.host_id FROM nodes mine"
+			  " LEFT JOIN nodes r ON r.id = mine.relayed_by WHERE mine.host_id = ? ORDER BY mine.network_id",
+			  "i", host_id);
+	if (ret != STORE_OK)
+		return ret;
+	while ((ret = store_step(s)) == STORE_ROW) {
+		f->nets = grow(f->nets, f->n_nets, &cap, sizeof(*f->nets));
+		if (!f->nets) {
+			f->n_nets = 0;
+			ret = STORE_ERR;
+			break;
+		}
+		f->nets[f->n_nets++] = (struct mynet){ .net = store_col_int(s, 0),
+						       .relay_host = store_col_null(s, 1) ? 0 : store_col_int(s, 1) };
+	}
+	store_finalize(s);
+	return ret < 0 ? ret : STORE_OK;
+}
+
+/* Every other connected node of this host's networks, by host. */
+static int pfull_rows(struct store *st, int64_t host_id, struct pfull *f)
+{
+	size_t cap_rows = 0, cap_hosts = 0;
+	struct store_stmt *s;
+	char ep[300];
+	int ret;
+
+	ret = store_query(st, &s, PEER_SELECT ", r.host_id"
+			  " FROM nodes mine"
+			  " JOIN nodes n ON n.network_id = mine.network_id AND n.host_id != mine.host_id"
+			  " JOIN hosts h ON h.id = n.host_id JOIN networks net ON net.id = n.network_id"
+			  " LEFT JOIN nodes r ON r.id = n.relayed_by"
+			  " WHERE mine.host_id = ? AND n.connected = 1 ORDER BY h.id, net.name", "i", host_id);
+	if (ret != STORE_OK)
+		return ret;
+	while ((ret = store_step(s)) == STORE_ROW) {
+		int64_t id = store_col_int(s, 0);
+		struct prow *row;
+
+		if (!f->n_hosts || f->hosts[f->n_hosts - 1].id != id) {
+			struct phost *h;
+
+			f->hosts = grow(f->hosts, f->n_hosts, &cap_hosts, sizeof(*f->hosts));
+			if (!f->hosts) {
+				f->n_hosts = 0;
+				ret = STORE_ERR;
+				break;
+			}
+			h = &f->hosts[f->n_hosts++];
+			memset(h, 0, sizeof(*h));
+			h->id = id;
+			host_effective_endpoint(ep, sizeof(ep), store_col_text(s, 3), store_col_text(s, 4),
+						store_col_int(s, 5));
+			h->allowed = json_array();
+			h->entry = json_pack("{s:I, s:s, s:s, s:o, s:o, s:I}", "host_id", (json_int_t)id,
+					     "name", store_col_text(s, 1), "public_key", store_col_text(s, 2),
+					     "endpoint", ep[0] ? json_string(ep) : json_null(),
+					     "allowed_ips", h->allowed,
+					     "persistent_keepalive", (json_int_t)store_col_int(s, 8));
+			if (!h->entry) {
+				ret = STORE_ERR;
+				break;
+			}
+			h->name = json_string_value(json_object_get(h->entry, "name"));
+		}
+		f->rows = grow(f->rows, f->n_rows, &cap_rows, sizeof(*f->rows));
+		if (!f->rows) {
+			f->n_rows = 0;
+			ret = STORE_ERR;
+			break;
+		}
+		row = &f->rows[f->n_rows++];
+		row->host = f->n_hosts - 1;
+		row->node = store_col_int(s, 10);
+		row->net = store_col_int(s, 11);
+		row->relay_host = store_col_null(s, 12) ? 0 : store_col_int(s, 12);
+		snprintf(row->addr, sizeof(row->addr), "%s", store_col_text(s, 6));
+		snprintf(row->addr6, sizeof(row->addr6), "%s",
+			 !store_col_null(s, 7) && !store_col_null(s, 9) ? store_col_text(s, 7) : "");
+	}
+	store_finalize(s);
+	return ret < 0 ? ret : STORE_OK;
+}
+
+/* Note in each network whom this host relays there. */
+static int pfull_relayed(int64_t host_id, struct pfull *f)
+{
+	for (size_t i = 0; i < f->n_rows; i++) {
+		const struct prow *row = &f->rows[i];
+		struct mynet *m;
+
+		if (row->relay_host != host_id || !(m = mynet_find(f, row->net)))
+			continue;
+		m->relayed = realloc(m->relayed, (m->n_relayed + 1) * sizeof(*m->relayed));
+		if (!m->relayed) {
+			m->n_relayed = 0;
+			return STORE_ERR;
+		}
+		m->relayed[m->n_relayed++] = f->hosts[row->host].id;
+	}
+	return STORE_OK;
+}
+
+/* Whether this host's entries carry node `row` at all (ACL, and for a relay what its relayed nodes reach). */
+static int pfull_reach(struct acl_cache *acl, int64_t host_id, const struct mynet *m, int64_t peer, int64_t net,
+		       bool *reach)
+{
+	int ret;
+
+	ret = acl_tunnel_allowed(acl, net, host_id, peer, reach);
+	for (size_t k = 0; ret == STORE_OK && m && !*reach && k < m->n_relayed; k++) {
+		if (m->relayed[k] == peer)
+			*reach = true;
+		else
+			ret = acl_tunnel_allowed(acl, net, m->relayed[k], peer, reach);
+	}
+	return ret;
+}
+
+static int peers_full(struct store *st, int64_t host_id, json_t *peers)
+{
+	struct acl_cache *acl = acl_cache_new(st);
+	struct pfull f = { 0 };
+	int ret;
+
+	if (!acl)
+		return STORE_ERR;
+	ret = pfull_mine(st, host_id, &f);
+	if (ret == STORE_OK)
+		ret = pfull_rows(st, host_id, &f);
+	if (ret == STORE_OK)
+		ret = pfull_relayed(host_id, &f);
+	for (size_t i = 0; ret == STORE_OK && i < f.n_rows; i++) {
+		const struct prow *row = &f.rows[i];
+		struct phost *peer = &f.hosts[row->host], *hop = peer;
+		const struct mynet *m = mynet_find(&f, row->net);
+		bool reach = false;
+
+		if (m && m->relay_host)
+			hop = phost_find(&f, m->relay_host);
+		else if (row->relay_host && row->relay_host != host_id)
+			hop = phost_find(&f, row->relay_host);
+		if (!hop)
+			continue;	/* the relay is not connected: nothing of this network gets through */
+		/* The tunnel to my relay is there whatever the ACL says. */
+		if (m && m->relay_host == peer->id)
+			hop->used = true;
+		ret = pfull_reach(acl, host_id, m, peer->id, row->net, &reach);
+		if (ret != STORE_OK || !reach)
+			continue;
+		hop->used = true;
+		json_array_append_new(hop->allowed, host_prefix(row->addr, false));
+		if (row->addr6[0])
+			json_array_append_new(hop->allowed, host_prefix(row->addr6, true));
+		ret = node_gateway_allowed(st, row->node, row->net, hop->allowed);
+		if (ret == STORE_OK && hop != peer) {
+			json_t *name = json_string(peer->name);
+
+			if (!hop->relaying) {
+				hop->relaying = json_array();
+				json_object_set_new(hop->entry, "relaying", hop->relaying);
+			}
+			if (!array_has(hop->relaying, name))
+				json_array_append(hop->relaying, name);
+			json_decref(name);
+		}
+	}
+	for (size_t i = 0; ret == STORE_OK && i < f.n_hosts; i++)
+		if (f.hosts[i].used)
+			json_array_append(peers, f.hosts[i].entry);
+	pfull_free(&f);
+	acl_cache_free(acl);
+	return ret;
 }
 
 /* The live ext clients of this host's ingress nodes, as peers of its interface. */
@@ -331,6 +605,78 @@ static int config_gateway(struct store *st, int64_t host_id, json_t *cfg)
 	return ret < 0 ? ret : STORE_OK;
 }
 
+/*
+ * Relays, for the agent: in each network the host relayed by it
+ * ("relayed_by", its name) or those it relays ("relaying", their names),
+ * and in the gateway section what nat/ forwards for it: the allowed IPs it
+ * carries for its relayed nodes ("relayed": their addresses, egress ranges
+ * and ext clients). Keys only where there is a relay, so configurations
+ * without relays stay as they were.
+ */
+static int config_relays(struct store *st, int64_t host_id, json_t *cfg)
+{
+	json_t *nets = json_object_get(cfg, "networks"), *net, *relayed = json_array();
+	struct store_stmt *s;
+	size_t i;
+	int ret = STORE_OK;
+
+	json_array_foreach(nets, i, net) {
+		json_t *names = json_array();
+
+		ret = store_query(st, &s, "SELECT h.name, 0 FROM nodes mine JOIN networks nw ON nw.id = mine.network_id"
+				  " JOIN nodes r ON r.id = mine.relayed_by JOIN hosts h ON h.id = r.host_id"
+				  " WHERE mine.host_id = ? AND nw.name = ?"
+				  " UNION ALL SELECT h.name, 1 FROM nodes mine JOIN networks nw ON nw.id = mine.network_id"
+				  " JOIN nodes x ON x.relayed_by = mine.id JOIN hosts h ON h.id = x.host_id"
+				  " WHERE mine.host_id = ? AND nw.name = ? ORDER BY 2, 1", "itit",
+				  host_id, json_string_value(json_object_get(net, "name")),
+				  host_id, json_string_value(json_object_get(net, "name")));
+		if (ret != STORE_OK) {
+			json_decref(names);
+			break;
+		}
+		while ((ret = store_step(s)) == STORE_ROW) {
+			if (store_col_int(s, 1))
+				json_array_append_new(names, json_string(store_col_text(s, 0)));
+			else
+				json_object_set_new(net, "relayed_by", json_string(store_col_text(s, 0)));
+		}
+		store_finalize(s);
+		if (json_array_size(names))
+			json_object_set_new(net, "relaying", names);
+		else
+			json_decref(names);
+		if (ret < 0)
+			break;
+		ret = STORE_OK;
+	}
+	if (ret != STORE_OK) {
+		json_decref(relayed);
+		return ret;
+	}
+	ret = store_query(st, &s, "SELECT x.id, x.network_id, x.address, x.address6, nw.ipv6_range FROM nodes x"
+			  " JOIN nodes r ON r.id = x.relayed_by JOIN networks nw ON nw.id = x.network_id"
+			  " WHERE r.host_id = ? ORDER BY nw.name, x.host_id", "i", host_id);
+	if (ret == STORE_OK) {
+		while ((ret = store_step(s)) == STORE_ROW) {
+			json_array_append_new(relayed, host_prefix(store_col_text(s, 2), false));
+			if (!store_col_null(s, 3) && !store_col_null(s, 4))
+				json_array_append_new(relayed, host_prefix(store_col_text(s, 3), true));
+			if (node_gateway_allowed(st, store_col_int(s, 0), store_col_int(s, 1), relayed) != STORE_OK) {
+				ret = STORE_ERR;
+				break;
+			}
+		}
+		store_finalize(s);
+	}
+	if (ret < 0 || !json_array_size(relayed)) {
+		json_decref(relayed);
+		return ret < 0 ? ret : STORE_OK;
+	}
+	json_object_set_new(json_object_get(cfg, "gateway"), "relayed", relayed);
+	return STORE_OK;
+}
+
 json_t *host_config(struct store *st, int64_t host_id)
 {
 	struct store_stmt *s;
@@ -349,7 +695,8 @@ json_t *host_config(struct store *st, int64_t host_id)
 	peers = host_peers(st, host_id, 0);
 	if (!peers || json_object_set_new(cfg, "peers", peers) < 0 || config_networks(st, host_id, cfg) != STORE_OK ||
 	    ext_client_peers(st, host_id, peers) != STORE_OK || config_gateway(st, host_id, cfg) != STORE_OK ||
-	    acl_host_filter(st, host_id, cfg) != STORE_OK) {
+	    acl_host_filter(st, host_id, cfg) != STORE_OK || config_relays(st, host_id, cfg) != STORE_OK ||
+	    dns_host_config(st, host_id, cfg) != STORE_OK) {
 		json_decref(cfg);
 		return NULL;
 	}
@@ -360,7 +707,7 @@ json_t *host_peers(struct store *st, int64_t host_id, int64_t peer_host)
 {
 	json_t *peers = json_array();
 
-	if (peers_of(st, host_id, peer_host, peers) != STORE_OK) {
+	if ((peer_host ? peer_direct(st, host_id, peer_host, peers) : peers_full(st, host_id, peers)) != STORE_OK) {
 		json_decref(peers);
 		return NULL;
 	}

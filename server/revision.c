@@ -16,6 +16,25 @@
 
 #define CS_ST(cs) ((cs)->srv->st)
 
+/*
+ * Whether a host has a node in a network where some node is relayed. Then
+ * its change reaches the others through relays' entries (peers.c), and
+ * every affected host gets its whole configuration instead of the host's
+ * own peer entry. Relays are rare: the lookup starts from relayed nodes.
+ */
+static int host_in_relay_network(struct store *st, int64_t host, bool *relays)
+{
+	int64_t n = 0;
+	int ret;
+
+	/* CROSS JOIN keeps x outside: a range of the relayed_by index, not a scan of the networks. */
+	ret = store_get_int(st, &n, NULL, "SELECT COUNT(*) FROM nodes x CROSS JOIN nodes r ON r.id = x.relayed_by"
+			    " WHERE x.relayed_by > 0 AND r.network_id IN (SELECT network_id FROM nodes"
+			    " WHERE host_id = ?)", "i", host);
+	*relays = *relays || n > 0;
+	return ret;
+}
+
 int changeset_begin(struct changeset *cs, struct server *srv, const char *action, const char *subject,
 		    int64_t subject_host)
 {
@@ -35,6 +54,13 @@ int changeset_begin(struct changeset *cs, struct server *srv, const char *action
 		if (store_step(s) == STORE_ROW)
 			snprintf(cs->subject_key, sizeof(cs->subject_key), "%s", store_col_text(s, 0));
 		store_finalize(s);
+		/* Before a leave or delete un-relays anyone (build_messages looks again after joins). */
+		ret = host_in_relay_network(st, subject_host, &cs->relays);
+		/* A DNS server node leaving changes every host's "dns" section: whole configs too (dns.c). */
+		if (ret == STORE_OK)
+			ret = dns_server_host(st, subject_host, &cs->relays);
+		if (ret != STORE_OK)
+			return ret;
 	}
 	ret = store_get_int(st, &cs->id, &found,
 			    "INSERT INTO changes (action, subject, subject_host, at) VALUES (?, ?, ?, ?) RETURNING id",
@@ -77,6 +103,15 @@ int changeset_add_host_peers(struct changeset *cs, int64_t host_id)
 			  " SELECT ?, n.host_id, 0 FROM nodes n"
 			  " WHERE n.network_id IN (SELECT network_id FROM nodes WHERE host_id = ?)"
 			  " ON CONFLICT DO NOTHING", "ii", cs->id, host_id);
+}
+
+int changeset_add_relays(struct changeset *cs, int64_t network_id)
+{
+	return store_exec(CS_ST(cs), "INSERT INTO change_hosts (change_id, host_id, host_revision)"
+			  " SELECT DISTINCT ?, r.host_id, 0 FROM change_hosts ch"
+			  " JOIN nodes x ON x.host_id = ch.host_id AND x.network_id = ?"
+			  " JOIN nodes r ON r.id = x.relayed_by WHERE ch.change_id = ? ON CONFLICT DO NOTHING",
+			  "iii", cs->id, network_id, cs->id);
 }
 
 int changeset_apply(struct changeset *cs)
@@ -161,6 +196,10 @@ static int build_messages(struct changeset *cs, const char *action)
 
 	if (!acl)
 		return STORE_ERR;
+	if (cs->subject_host && host_in_relay_network(st, cs->subject_host, &cs->relays) != STORE_OK) {
+		acl_cache_free(acl);
+		return STORE_ERR;
+	}
 	ret = store_query(st, &s, "SELECT ch.host_id, ch.host_revision FROM change_hosts ch"
 			  " JOIN hosts h ON h.id = ch.host_id WHERE ch.change_id = ? ORDER BY ch.host_id", "i", cs->id);
 	if (ret != STORE_OK) {
@@ -184,7 +223,7 @@ static int build_messages(struct changeset *cs, const char *action)
 			json_decref(msg);
 			break;
 		}
-		if (!cs->subject_host || cs->subject_host == host || ingress || filters) {
+		if (!cs->subject_host || cs->subject_host == host || ingress || filters || cs->relays) {
 			json_object_set_new(msg, "config", host_config(st, host));
 		} else {
 			json_t *peer = host_peers(st, host, cs->subject_host);

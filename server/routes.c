@@ -42,6 +42,10 @@ const struct route routes[] = {
 	{ "DELETE", "/api/v1/networks/*/nodes/*/egress", ACCESS_ADMIN, handle_node_egress_delete },
 	{ "PUT", "/api/v1/networks/*/nodes/*/ingress", ACCESS_ADMIN, handle_node_ingress_put },
 	{ "DELETE", "/api/v1/networks/*/nodes/*/ingress", ACCESS_ADMIN, handle_node_ingress_delete },
+	{ "PUT", "/api/v1/networks/*/nodes/*/dns", ACCESS_ADMIN, handle_node_dns_put },
+	{ "DELETE", "/api/v1/networks/*/nodes/*/dns", ACCESS_ADMIN, handle_node_dns_delete },
+	{ "PUT", "/api/v1/networks/*/nodes/*/relay", ACCESS_ADMIN, handle_node_relay_put },
+	{ "DELETE", "/api/v1/networks/*/nodes/*/relay", ACCESS_ADMIN, handle_node_relay_delete },
 
 	{ "GET", "/api/v1/enrollment-keys", ACCESS_ADMIN, handle_keys_list },
 	{ "POST", "/api/v1/enrollment-keys", ACCESS_ADMIN, handle_keys_create },

@@ -172,6 +172,7 @@ struct changeset {
 	int64_t id;
 	int64_t subject_host;
 	char subject_key[MG_KEY_B64_LEN];
+	bool relays;			/* the subject is in a network with relays: whole configs */
 	struct outmsg *msgs;
 	size_t n_msgs;
 	struct dns_pending dns;
@@ -185,6 +186,8 @@ int changeset_add_host(struct changeset *cs, int64_t host_id);
 int changeset_add_network(struct changeset *cs, int64_t network_id);
 /* The host changed: it and every host sharing a network with it are affected. */
 int changeset_add_host_peers(struct changeset *cs, int64_t host_id);
+/* The relays (in the network) of the hosts affected so far: they forward what those may reach. */
+int changeset_add_relays(struct changeset *cs, int64_t network_id);
 /* Bump each touched network and affected host once and record the revisions. */
 int changeset_apply(struct changeset *cs);
 /*
@@ -219,6 +222,14 @@ int dns_name_taken(struct store *st, int64_t network_id, const char *name, int64
 		   bool *taken);
 /* The same for a host's name in every network the host is in (ext clients and custom entries). */
 int dns_host_name_taken(struct store *st, int64_t host_id, const char *name, bool *taken);
+/*
+ * CONFIG: each network of cfg whose DNS server node is set gets "dns":
+ * {"server": its mesh IPv4 address, "domain": NETWORK, "serve": whether
+ * host_id is that node}. Inside the lock.
+ */
+int dns_host_config(struct store *st, int64_t host_id, json_t *cfg);
+/* Sets *serves when the host is some network's DNS server node (leaves it alone otherwise). */
+int dns_server_host(struct store *st, int64_t host_id, bool *serves);
 
 /* secrets.c */
 int secrets_init(struct server *srv);
@@ -246,6 +257,10 @@ struct acl_cache;
 struct acl_cache *acl_cache_new(struct store *st);
 void acl_cache_free(struct acl_cache *c);
 int acl_tunnel_allowed(struct acl_cache *c, int64_t network_id, int64_t a, int64_t b, bool *allowed);
+/* The host's packet filters as cfg's "acl" array (see acl.c), in order. */
+int acl_host_filter(struct store *st, int64_t host_id, json_t *cfg);
+/* Whether a network's filters list member addresses (joins change them). */
+int acl_filters_list_members(struct acl_cache *c, int64_t network_id, bool *lists);
 
 /* peers.c */
 json_t *host_config(struct store *st, int64_t host_id);
@@ -257,10 +272,6 @@ void host_effective_endpoint(char *out, size_t len, const char *override,
 
 /* Helpers for JSON fields of rows. */
 json_t *json_time_or_null(bool is_null, int64_t t);
-/* The host's packet filters as cfg's "acl" array (see acl.c), in order. */
-int acl_host_filter(struct store *st, int64_t host_id, json_t *cfg);
-/* Whether a network's filters list member addresses (joins change them). */
-int acl_filters_list_members(struct acl_cache *c, int64_t network_id, bool *lists);
 int64_t now_unix(void);
 
 #endif

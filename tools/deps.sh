@@ -7,7 +7,7 @@ set -eu
 PKGS="
 build-essential pkg-config clang libclang-rt-14-dev valgrind
 libmicrohttpd-dev libsqlite3-dev libsodium-dev libjansson-dev libcurl4-openssl-dev libmnl-dev libmosquitto-dev
-libnftnl-dev libqrencode-dev libpng-dev
+libnftnl-dev libqrencode-dev libpng-dev libsystemd-dev
 libcmocka-dev
 sqlite3 curl python3 ca-certificates openssl iperf3 wrk
 mosquitto mosquitto-clients

@@ -10,6 +10,7 @@
  *   cmd.c      join, leave, pull, uninstall
  *   daemon.c   the service loop
  *   status.c   status
+ *   resolver.c the system resolver for the mesh domains (systemd-resolved)
  *
  * Functions return 0 (or a documented non-negative value) or a negative
  * errno; what they hand back belongs to the caller.
@@ -43,6 +44,13 @@ struct agent_opts {
 	bool ifname_explicit;	/* --interface or $MESHGATE_INTERFACE given */
 };
 
+/* Whether and how the agent points the system resolver at the networks' DNS servers (resolver.c). */
+enum resolver_mode {
+	RESOLVER_NONE,		/* never (the default) */
+	RESOLVER_AUTO,		/* systemd-resolved when it runs; else resolv.conf is left alone */
+	RESOLVER_RESOLVED,	/* systemd-resolved; a warning when it does not run */
+};
+
 /* --- state.c --------------------------------------------------------------- */
 
 struct broker_creds {
@@ -62,6 +70,7 @@ struct agent_state {
 	struct broker_creds broker;
 	json_t *config;		/* the last CONFIG applied (owned) */
 	int64_t revision;
+	enum resolver_mode resolver;	/* "resolver" in the state file */
 };
 
 /* Returns 0, -ENOENT when there is no state file, or another negative errno. */
@@ -201,5 +210,49 @@ int gateway_apply(const char *ifname, json_t *cfg);
 int agent_load(const struct agent_opts *o, struct agent_state *st);
 /* cmd.c: GET the config, apply it, save it. Prints/logs errors via log.h. */
 int agent_pull(const struct agent_opts *o, struct agent_state *st);
+
+/* --- resolver.c ------------------------------------------------------------ */
+
+#define RESOLVER_MAX 64
+
+/* "none" | "auto" | "resolved"; -EINVAL otherwise. */
+int resolver_mode_parse(const char *s, enum resolver_mode *out);
+const char *resolver_mode_name(enum resolver_mode m);
+
+/* What the WireGuard link should get from CONFIG's networks[].dns. */
+struct resolver_plan {
+	struct mg_ip servers[RESOLVER_MAX];		/* distinct, in network order */
+	size_t n_servers;
+	char domains[RESOLVER_MAX][64];			/* the networks' names (routing-only domains) */
+	size_t n_domains;
+};
+
+/* Fills p from cfg; entries that are not a valid address and network name are left out. */
+void resolver_plan_from_config(json_t *cfg, struct resolver_plan *p);
+
+enum resolver_action {
+	RESOLVER_ACT_NOTHING,		/* mode none */
+	RESOLVER_ACT_SET,		/* SetLinkDNS + SetLinkDomains (+ SetLinkDefaultRoute false) */
+	RESOLVER_ACT_REVERT,		/* no network has a DNS server: RevertLink */
+	RESOLVER_ACT_LEAVE_ALONE,	/* auto without systemd-resolved: /etc/resolv.conf is left alone */
+	RESOLVER_ACT_MISSING,		/* resolved asked for but not running: warn */
+};
+
+enum resolver_action resolver_decide(enum resolver_mode m, bool resolved_running, const struct resolver_plan *p);
+
+/*
+ * The D-Bus calls to org.freedesktop.resolve1 on an open bus (bus is an
+ * sd_bus *). Return 0 or a negative errno with the D-Bus error in err.
+ */
+struct sd_bus;
+int resolver_set_link(struct sd_bus *bus, int ifindex, const struct resolver_plan *p, char *err, size_t errlen);
+int resolver_revert_link(struct sd_bus *bus, int ifindex, char *err, size_t errlen);
+
+/*
+ * After a configuration is applied: does what resolver_decide says for
+ * ifname on the system bus, and only when the plan or the link changed
+ * since the last success. Never writes /etc/resolv.conf. Errors are logged.
+ */
+void resolver_apply(enum resolver_mode m, const char *ifname, json_t *cfg);
 
 #endif

@@ -586,6 +586,8 @@ int apply_config(const struct agent_state *st, json_t *cfg)
 		goto out;
 	}
 	ret = gateway_apply(ifname, cfg);
+	/* The system resolver for the mesh domains (optional; its failures are only logged). */
+	resolver_apply(st->resolver, ifname, cfg);
 out:
 	wg_free_device(want);
 	wg_free_device(have);

@@ -161,7 +161,7 @@ static void wipe_response(json_t *resp)
 
 int cmd_join(const struct agent_opts *o, int argc, char **argv)
 {
-	const char *token_arg = NULL, *name_arg = NULL, *endpoint = NULL, *port_arg = NULL;
+	const char *token_arg = NULL, *name_arg = NULL, *endpoint = NULL, *port_arg = NULL, *resolver_arg = NULL;
 	struct agent_state st = { 0 };
 	char *token = NULL, *name = NULL, *server = NULL, pub_b64[MG_KEY_B64_LEN], err[256];
 	bool created_dir = false, created_if = false, registered = false;
@@ -176,7 +176,8 @@ int cmd_join(const struct agent_opts *o, int argc, char **argv)
 		const char **slot = !strcmp(a, "-t") || !strcmp(a, "--token") ? &token_arg :
 				    !strcmp(a, "--name") ? &name_arg :
 				    !strcmp(a, "--port") ? &port_arg :
-				    !strcmp(a, "--endpoint") ? &endpoint : NULL;
+				    !strcmp(a, "--endpoint") ? &endpoint :
+				    !strcmp(a, "--resolver") ? &resolver_arg : NULL;
 
 		if (!slot || i + 1 >= argc) {
 			errorx(slot ? "%s needs a value" : "join: unknown argument '%s'", a);
@@ -195,6 +196,10 @@ int cmd_join(const struct agent_opts *o, int argc, char **argv)
 	}
 	if (endpoint && mg_check_endpoint(endpoint)) {
 		errorx("--endpoint: %s", mg_check_endpoint(endpoint));
+		return EXIT_USAGE;
+	}
+	if (resolver_arg && resolver_mode_parse(resolver_arg, &st.resolver) < 0) {
+		errorx("--resolver must be none, auto or resolved");
 		return EXIT_USAGE;
 	}
 	if (!wg_ifname_valid(o->ifname)) {

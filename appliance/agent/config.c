@@ -10,7 +10,8 @@
 #include "agent/agent.h"
 
 #define MAX_PEERS 100000
-#define MAX_ALLOWED_IPS 1024
+/* A relay's entry at a relayed host carries everyone of the network (v4 and v6). */
+#define MAX_ALLOWED_IPS 262144
 
 __attribute__((format(printf, 3, 4)))
 static int fail(char *err, size_t errlen, const char *fmt, ...)

@@ -9,7 +9,9 @@
  *     broker refuses the old ones;
  *   - check-in every --checkin-interval seconds (default 10); a different
  *     revision on the server means pull;
- *   - re-apply the stored configuration every 30 s (repairs drift).
+ *   - re-apply the stored configuration every 30 s (repairs drift);
+ *   - with --resolver auto|resolved (kept in the state), point
+ *     systemd-resolved at the networks' DNS servers (resolver.c).
  * Server or broker unreachable: the interface stays as it is; retries back
  * off from 1 s doubling to 30 s, and each outage is logged once.
  * SIGTERM/SIGINT end the loop and leave the interface up.
@@ -453,6 +455,8 @@ int cmd_daemon(const struct agent_opts *o, int argc, char **argv)
 {
 	struct daemon d = { .o = o, .checkin_ms = 10000 };
 	struct sigaction sa = { .sa_handler = on_signal };
+	enum resolver_mode resolver = RESOLVER_NONE;
+	bool has_resolver = false;
 	int i, ret;
 
 	for (i = 1; i < argc; i++) {
@@ -465,6 +469,12 @@ int cmd_daemon(const struct agent_opts *o, int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			d.checkin_ms = v * 1000;
+		} else if (!strcmp(argv[i], "--resolver") && i + 1 < argc) {
+			if (resolver_mode_parse(argv[++i], &resolver) < 0) {
+				fprintf(stderr, "%s: --resolver must be none, auto or resolved\n", AGENT_PROG);
+				return EXIT_USAGE;
+			}
+			has_resolver = true;
 		} else {
 			fprintf(stderr, "%s: daemon: unknown argument '%s'\n", AGENT_PROG, argv[i]);
 			return EXIT_USAGE;
@@ -472,6 +482,13 @@ int cmd_daemon(const struct agent_opts *o, int argc, char **argv)
 	}
 	if (agent_load(o, &d.st) < 0)
 		return EXIT_FAIL;
+	/* --resolver is kept in the state: later runs without it keep the choice. */
+	if (has_resolver && resolver != d.st.resolver) {
+		d.st.resolver = resolver;
+		ret = state_save(o->state_dir, &d.st);
+		if (ret < 0)
+			log_warnx("cannot save the state in %s: %s", o->state_dir, strerror(-ret));
+	}
 	d.inbox = json_array();
 	if (!d.inbox || mqtt_global_init() < 0) {
 		log_error("out of memory");

@@ -24,6 +24,8 @@ struct gw_parse {
 	size_t n_acl;
 	struct mg_prefix *acl_pfx;	/* every ACL rule's prefixes, back to back */
 	size_t n_acl_pfx;
+	struct mg_prefix *relayed;	/* what this relay forwards for its relayed nodes */
+	size_t n_relayed;
 	bool v4, v6;			/* which forwarding the roles need */
 };
 
@@ -34,6 +36,7 @@ static void gw_parse_free(struct gw_parse *g)
 	free(g->dsts);
 	free(g->acl);
 	free(g->acl_pfx);
+	free(g->relayed);
 }
 
 /* The prefixes of one side of an ACL rule, appended to g->acl_pfx. */
@@ -185,6 +188,32 @@ static int parse_gateway(json_t *gw, struct gw_parse *g)
 	return 0;
 }
 
+/* The relay role: "relayed" of the gateway section, forwarded in and out of the interface. */
+static int parse_relayed(json_t *gw, struct gw_parse *g)
+{
+	json_t *arr = json_object_get(gw, "relayed"), *v;
+	size_t i;
+
+	if (arr && !json_is_array(arr))
+		return -EINVAL;
+	if (!json_array_size(arr))
+		return 0;
+	g->relayed = calloc(json_array_size(arr), sizeof(*g->relayed));
+	if (!g->relayed)
+		return -ENOMEM;
+	json_array_foreach(arr, i, v) {
+		if (mg_prefix_parse(json_string_value(v), &g->relayed[g->n_relayed]) < 0)
+			return -EINVAL;
+		/* A relay forwards both families it carries, whatever else it does. */
+		if (g->relayed[g->n_relayed].ip.family == AF_INET)
+			g->v4 = true;
+		else
+			g->v6 = true;
+		g->n_relayed++;
+	}
+	return 0;
+}
+
 int gateway_apply(const char *ifname, json_t *cfg)
 {
 	json_t *gw = json_object_get(cfg, "gateway");
@@ -197,11 +226,13 @@ int gateway_apply(const char *ifname, json_t *cfg)
 	ret = parse_gateway(gw, &g);
 	if (ret == 0)
 		ret = parse_acl(json_object_get(cfg, "acl"), &g);
+	if (ret == 0)
+		ret = parse_relayed(gw, &g);
 	if (ret < 0) {
 		log_warnx("%s: the gateway or acl section of the configuration is malformed", ifname);
 		goto out;
 	}
-	if (!g.n_egress && !g.n_clients && !g.n_acl) {
+	if (!g.n_egress && !g.n_clients && !g.n_acl && !g.n_relayed) {
 		/* No role: nothing of ours stays in the firewall. */
 		ret = nat_remove();
 		if (ret < 0)
@@ -220,13 +251,14 @@ int gateway_apply(const char *ifname, json_t *cfg)
 		.ifname = ifname, .egress = g.egress, .n_egress = g.n_egress,
 		.clients = g.clients, .n_clients = g.n_clients,
 		.acl = g.acl, .n_acl = g.n_acl,
+		.relayed = g.relayed, .n_relayed = g.n_relayed,
 	};
 	ret = nat_apply(&s, err, sizeof(err));
 	if (ret < 0)
 		log_warnx("cannot apply the gateway firewall: %s", err);
 	else
-		log_debug("nftables: %zu egress range(s), %zu ext client filter(s), %zu ACL rule(s)", g.n_egress,
-			  g.n_clients, g.n_acl);
+		log_debug("nftables: %zu egress range(s), %zu ext client filter(s), %zu ACL rule(s),"
+			  " %zu relayed prefix(es)", g.n_egress, g.n_clients, g.n_acl, g.n_relayed);
 out:
 	gw_parse_free(&g);
 	return ret;

@@ -229,6 +229,10 @@ int state_load(const char *dir, struct agent_state *st)
 	v = json_object_get(obj, "revision");
 	if (json_is_integer(v))
 		n.revision = json_integer_value(v);
+	/* Absent in state files of older agents: none. */
+	v = json_object_get(obj, "resolver");
+	if (v && resolver_mode_parse(json_string_value(v), &n.resolver) < 0)
+		goto out;
 	*st = n;
 	memset(&n, 0, sizeof(n));
 	ret = 0;
@@ -275,6 +279,8 @@ static json_t *state_to_json(const struct agent_state *st)
 			"host_id", (json_int_t)st->host_id, "host_token", st->host_token, "private_key", key,
 			"interface", st->ifname, "broker", broker ? broker : json_null(),
 			"revision", (json_int_t)st->revision, "config", st->config ? st->config : json_null());
+	if (obj)
+		json_object_set_new(obj, "resolver", json_string(resolver_mode_name(st->resolver)));
 	mg_wipe(key, sizeof(key));
 	return obj;
 }

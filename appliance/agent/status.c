@@ -48,6 +48,9 @@ static json_t *peer_json(const struct wg_peer *p, json_t *cfg, time_t now)
 						       json_integer(now - p->last_handshake_sec) : json_null(),
 		      "rx_bytes", (json_int_t)(p->rx_bytes > INT64_MAX ? INT64_MAX : p->rx_bytes),
 		      "tx_bytes", (json_int_t)(p->tx_bytes > INT64_MAX ? INT64_MAX : p->tx_bytes));
+	/* A relay's entry: the hosts it carries besides itself. */
+	if (o && json_is_array(json_object_get(cp, "relaying")))
+		json_object_set(o, "relaying", json_object_get(cp, "relaying"));
 	return o;
 }
 
@@ -87,6 +90,8 @@ static json_t *status_json(const struct agent_state *st, const struct wg_device 
 		      "addresses", json_object_get(st->config, "addresses") ?: json_null(),
 		      "networks", json_object_get(st->config, "networks") ?: json_null(),
 		      "peers", peers);
+	if (o)
+		json_object_set_new(o, "resolver", json_string(resolver_mode_name(st->resolver)));
 	return o;
 }
 
@@ -120,12 +125,30 @@ static void print_text(json_t *s)
 	       json_string_value(json_object_get(s, "public_key")),
 	       (long long)json_integer_value(json_object_get(s, "listen_port")),
 	       (long long)json_integer_value(json_object_get(s, "revision")));
+	printf("  resolver: %s\n", json_string_value(json_object_get(s, "resolver")));
 	printf("  addresses:");
 	json_array_foreach(json_object_get(s, "addresses"), i, v)
 		printf(" %s", json_string_value(v));
 	printf("\n  networks:");
-	json_array_foreach(json_object_get(s, "networks"), i, v)
+	json_array_foreach(json_object_get(s, "networks"), i, v) {
+		json_t *by = json_object_get(v, "relayed_by"), *n;
+
 		printf(" %s", json_string_value(json_object_get(v, "name")));
+		/* Relays: this host reaches the network only through another, or forwards for others. */
+		if (json_is_string(by))
+			printf(" (relayed by %s)", json_string_value(by));
+		if (json_array_size(json_object_get(v, "relaying"))) {
+			printf(" (relay for");
+			json_array_foreach(json_object_get(v, "relaying"), j, n)
+				printf("%s %s", j ? "," : "", json_string_value(n));
+			printf(")");
+		}
+		/* The network's DNS server node (its names are NAME.NETWORK there). */
+		n = json_object_get(v, "dns");
+		if (json_is_string(json_object_get(n, "server")))
+			printf(" (DNS %s%s)", json_string_value(json_object_get(n, "server")),
+			       json_is_true(json_object_get(n, "serve")) ? ", served here" : "");
+	}
 	printf("\n");
 	json_array_foreach(json_object_get(s, "peers"), i, p) {
 		json_t *age = json_object_get(p, "handshake_age_seconds");
@@ -138,6 +161,12 @@ static void print_text(json_t *s)
 		json_array_foreach(json_object_get(p, "allowed_ips"), j, v)
 			printf("%s %s", j ? "," : "", json_string_value(v));
 		printf("\n");
+		if (json_array_size(json_object_get(p, "relaying"))) {
+			printf("  relays to:");
+			json_array_foreach(json_object_get(p, "relaying"), j, v)
+				printf("%s %s", j ? "," : "", json_string_value(v));
+			printf("\n");
+		}
 		if (json_is_integer(age))
 			printf("  latest handshake: %lld seconds ago\n", (long long)json_integer_value(age));
 		else

@@ -32,12 +32,14 @@ import test_acl  # noqa: E402,F401
 import test_acl_matrix  # noqa: E402,F401
 import test_sites  # noqa: E402,F401
 import test_gateways  # noqa: E402,F401
+import test_relays  # noqa: E402,F401
 import test_extclients  # noqa: E402,F401
 import test_expiry_authz  # noqa: E402,F401
 import test_authz_matrix  # noqa: E402,F401
 import test_secrets_in_logs  # noqa: E402,F401
 import test_faults  # noqa: E402,F401
 import test_dns  # noqa: E402,F401
+import test_dns_server  # noqa: E402,F401
 
 if __name__ == "__main__":
     sys.exit(harness.run_all(sys.argv[1:]))

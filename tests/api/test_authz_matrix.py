@@ -336,6 +336,21 @@ def acl_matrix_is_admin_only():
     check(any(n["name"] == "gw" for n in m.body["nodes"]), "admin sees the nodes: %r", m.body)
 
 
+@test
+def node_dns_is_admin_only():
+    """Pinned like the ACL matrix: choosing the network's DNS server node
+    points every ext client and agent of the network at it."""
+    levels = {(m, p): lvl for m, p, lvl, _ in routes()}
+    for method in ("PUT", "DELETE"):
+        eq(levels.get((method, "/api/v1/networks/*/nodes/*/dns")), "ACCESS_ADMIN",
+           "%s /networks/*/nodes/*/dns level" % method)
+    before = S.db_snapshot()
+    for who in ("user", "user API token", "host", "anonymous", "admin cookie without CSRF"):
+        r = S.request("PUT", "/networks/%s/nodes/%s/dns" % (NET, ST["host"]["id"]), **creds(who))
+        check(r.status in (401, 403), "PUT node dns as %s: %s", who, r.status)
+    assert_db_unchanged(S, before, "refused PUT .../dns")
+
+
 # ---- IDOR ----------------------------------------------------------------------
 
 @test

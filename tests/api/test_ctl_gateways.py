@@ -149,6 +149,31 @@ def ctl_node_ingress():
 
 
 @test
+def ctl_node_relay():
+    n = ctl_json("node", "relay", NET, ST["gw1"], "--relayed", ST["peer1"])
+    eq((n["relay"], n["relayed_by"]), ([ST["peer1"]], None), "relay in the PUT answer")
+    eq(node("peer1")["relayed_by"], ST["gw1"], "peer1 relayed via the API")
+    p = ctl("node", "list", NET)
+    lines = p.stdout.splitlines()
+    check(lines and "RELAY" in lines[0] and "RELAYED_BY" in lines[0], "node list header: %r", lines[:1])
+    row = [l for l in lines if l.startswith(str(ST["peer1"]) + " ")]
+    check(row and row[0].split()[-1] == str(ST["gw1"]), "node list row of peer1: %r", row)
+    before = S.db_snapshot()
+    for args in ((), ("--relayed", "x"), ("--relayed", "3,"), ("--relayed", "0"), ("--remove",)):
+        p = ctl("node", "relay", NET, ST["gw1"], *args, expect=2)
+        check(p.stderr.strip(), "node relay %s: no message on stderr", args)
+    p = ctl("node", "unrelay", NET, ST["gw1"], "--relayed", ST["peer1"], expect=2)
+    check("unknown option" in p.stderr, "unrelay --relayed: %r", p.stderr)
+    # The server's checks: a node cannot relay itself (400).
+    p = ctl("node", "relay", NET, ST["gw1"], "--relayed", "%s,%s" % (ST["peer1"], ST["gw1"]), expect=1)
+    check("HTTP 400" in p.stderr and "itself" in p.stderr, "relaying itself: stderr %r", p.stderr)
+    check(S.db_snapshot() == before, "database changed by refused relay commands")
+    p = ctl("node", "unrelay", NET, ST["gw1"])
+    check("relay" in p.stdout, "unrelay prints the node: %r", p.stdout)
+    eq((node("gw1")["relay"], node("peer1")["relayed_by"]), ([], None), "after unrelay")
+
+
+@test
 def ctl_extclient_create_list_show():
     c = ctl_json("extclient", "create", NET, ST["gw1"], "phone", "--dns", "1.1.1.1",
                  "--dns", "9.9.9.9", "--mtu", "1380", "--keepalive", "25",

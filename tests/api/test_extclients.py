@@ -24,7 +24,7 @@ EGRESS = ["192.168.50.0/24", "172.20.0.0/16"]
 GW_ENDPOINT = "198.51.100.7:51821"
 EXT_KEYS = {"id", "name", "network", "gateway_host_id", "gateway_name", "public_key", "address", "address6",
             "dns", "mtu", "keepalive", "full_tunnel", "extra_allowed_ips", "enabled", "expires_at", "expired",
-            "owner_user_id", "has_private_key", "created_at"}
+            "owner_user_id", "has_private_key", "created_at", "effective_dns"}
 EXT_PEER_KEYS = {"ext_client_id", "name", "public_key", "endpoint", "allowed_ips", "persistent_keepalive"}
 
 

@@ -9,7 +9,8 @@ S = None
 ST = {}
 NET = "gw"
 NODE_KEYS = {"network", "host_id", "host_name", "address", "address6", "connected", "created_at",
-             "last_checkin", "online", "ingress", "egress", "last_handshake"}
+             "last_checkin", "online", "ingress", "egress", "last_handshake", "relay", "relayed_by",
+             "dns_server"}
 V4, V6 = "10.70.0.0/24", "fd00:70::/64"
 
 

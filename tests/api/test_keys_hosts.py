@@ -16,7 +16,8 @@ HOST_KEYS = {"id", "name", "public_key", "listen_port", "endpoint", "endpoint_ov
              "observed_ip", "local_endpoints", "os", "version", "revision", "last_checkin",
              "created_at", "online", "tags"}
 NODE_KEYS = {"network", "host_id", "host_name", "address", "address6", "connected", "created_at",
-             "last_checkin", "online", "ingress", "egress", "last_handshake"}
+             "last_checkin", "online", "ingress", "egress", "last_handshake", "relay", "relayed_by",
+             "dns_server"}
 CONFIG_KEYS = {"host_id", "name", "revision", "listen_port", "mtu", "addresses", "networks", "peers",
                "gateway", "acl"}
 PEER_KEYS = {"host_id", "name", "public_key", "endpoint", "allowed_ips", "persistent_keepalive"}

@@ -5,7 +5,7 @@ from harness import (assert_db_unchanged, assert_error, check, eq, random_pubkey
 
 S = None
 NETWORK_KEYS = {"name", "ipv4_range", "ipv6_range", "listen_port", "keepalive", "mtu",
-                "default_policy", "revision", "created_at"}
+                "default_policy", "revision", "created_at", "dns_address"}
 
 
 @setup_module

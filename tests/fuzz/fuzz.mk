@@ -10,7 +10,7 @@
 
 FUZZ_CC    ?= clang
 FUZZ_BUILD ?= build/fuzz
-FUZZ_PKGS  := jansson libsodium libmnl libnftnl libqrencode libpng libcurl libmosquitto sqlite3 libmicrohttpd
+FUZZ_PKGS  := jansson libsodium libmnl libnftnl libqrencode libpng libcurl libmosquitto sqlite3 libmicrohttpd libsystemd
 FUZZ_PKG_CFLAGS := $(shell pkg-config --cflags $(FUZZ_PKGS) 2>/dev/null)
 FUZZ_PKG_LIBS   := $(shell pkg-config --libs $(FUZZ_PKGS) 2>/dev/null)
 FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=undefined

@@ -216,6 +216,31 @@ static struct nat_acl_rule *acl_rules(size_t *n)
 	return r;
 }
 
+/* A relay and nothing else: its two relayed nodes (one with a v6 address
+ * and an egress range); the forward chain ends with the usual drops. */
+static void test_golden_relay(void **state)
+{
+	struct mg_prefix relayed[] = { pfx("10.80.0.3/32"), pfx("fd00:80::3/128"), pfx("10.80.0.4/32"),
+				       pfx("192.168.81.0/24") };
+	struct nat_state s = { .ifname = "wg0", .relayed = relayed, .n_relayed = 4 };
+
+	golden(&s, "relay");
+}
+
+/* A relay that is also an ingress gateway with an egress range: the client
+ * filters come first, the relay accepts before the egress and the drops. */
+static void test_golden_relay_gateway(void **state)
+{
+	struct mg_prefix allowed[] = { pfx("10.100.0.0/24") };
+	struct mg_prefix relayed[] = { pfx("10.100.0.7/32"), pfx("10.100.0.6/32") };
+	struct nat_egress e[] = { { .range = pfx("10.20.0.0/24"), .nat = true } };
+	struct nat_client c[] = { { .addr = pfx("10.100.0.250/32"), .allowed = allowed, .n_allowed = 1 } };
+	struct nat_state s = { .ifname = "wg0", .egress = e, .n_egress = 1, .clients = c, .n_clients = 1,
+			       .relayed = relayed, .n_relayed = 2 };
+
+	golden(&s, "relay_gateway");
+}
+
 static void test_golden_acl(void **state)
 {
 	struct nat_egress e[] = { { .range = pfx("172.31.77.0/24"), .nat = true } };
@@ -388,10 +413,35 @@ static void test_acl_validation(void **state)
 	expect_bad(&s, -EINVAL, "ACL rules");
 }
 
+/* A relay's list: canonical prefixes, bounded, and an interface to forward on. */
+static void test_relay_validation(void **state)
+{
+	struct mg_prefix relayed[2] = { pfx("10.9.0.1/32"), pfx("fd00:9::1/128") };
+	struct nat_state s = { .relayed = relayed, .n_relayed = 2 };
+	struct nat_batch *b = NULL;
+	char err[256];
+
+	expect_bad(&s, -EINVAL, "no gateway interface");
+	s.ifname = "wg0";
+	assert_int_equal(nat_render(&s, &b, err, sizeof(err)), 0);
+	nat_batch_free(b);
+	relayed[1] = pfx("fd00:9::1/64");
+	expect_bad(&s, -EINVAL, "relayed prefix fd00:9::1/64 has host bits set");
+	relayed[1] = pfx("fd00:9::1/128");
+	relayed[0].len = 33;
+	expect_bad(&s, -EINVAL, "prefix length 33");
+	relayed[0] = pfx("10.9.0.1/32");
+	s.relayed = NULL;
+	expect_bad(&s, -EINVAL, "missing list");
+	s.relayed = relayed;
+	s.n_relayed = NAT_MAX_RELAYED + 1;
+	expect_bad(&s, -EINVAL, "more than");
+}
+
 static void test_validation(void **state)
 {
 	struct mg_prefix good = pfx("10.0.0.0/24"), host = pfx("10.0.0.1/24");
-	struct mg_prefix v6 = pfx("fd00::/64"), relayed = pfx("10.9.0.1/32");
+	struct mg_prefix v6 = pfx("fd00::/64");
 	struct nat_egress e = { .range = good, .nat = true };
 	struct nat_client c = { .addr = pfx("10.0.0.9/32"), .allowed = &good, .n_allowed = 1 };
 	struct nat_client two[2];
@@ -422,9 +472,6 @@ static void test_validation(void **state)
 	s.n_egress = NAT_MAX_EGRESS + 1;
 	expect_bad(&s, -EINVAL, "more than");
 	s.n_egress = 1;
-	s.relayed = &relayed;
-	s.n_relayed = 1;
-	expect_bad(&s, -EOPNOTSUPP, "relayed");
 	s.n_relayed = 0;
 
 	/* The same prefix in two sets: NAT on vs off, or another out
@@ -1071,6 +1118,9 @@ int main(void)
 		cmocka_unit_test(test_golden_ingress),
 		cmocka_unit_test(test_golden_mixed),
 		cmocka_unit_test(test_golden_acl),
+		cmocka_unit_test(test_golden_relay),
+		cmocka_unit_test(test_golden_relay_gateway),
+		cmocka_unit_test(test_relay_validation),
 		cmocka_unit_test(test_merge),
 		cmocka_unit_test(test_most_specific),
 		cmocka_unit_test(test_ival_format),
