@@ -64,8 +64,8 @@
 #define NAT_MAX_CLIENTS		16384
 #define NAT_MAX_CLIENT_DSTS	1024
 #define NAT_MAX_RELAYED		65536
-#define NAT_MAX_ACL_RULES	4096
-#define NAT_MAX_ACL_PREFIXES	4096	/* per rule, each side */
+#define NAT_MAX_ACL_RULES	16384
+#define NAT_MAX_ACL_PREFIXES	65536	/* per rule, each side (a tag of a large network) */
 
 struct nat_egress {
 	struct mg_prefix range;

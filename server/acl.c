@@ -227,6 +227,8 @@ struct filter_ctx {
 	char range[2][MG_PREFIX_STRLEN];	/* the network's ranges, [0] IPv4, [1] IPv6 ("" none) */
 	char mine[2][MG_PREFIX_STRLEN];		/* this host's addresses as /32, /128 ("" none) */
 	json_t *egress[2];			/* this host's egress ranges in the network */
+	json_t *scope[2];			/* where the network's traffic comes from: its
+						 * range and its ext clients' sites */
 	json_t *clients;			/* its live ext clients: [{"id", "a": [4, 6]}] */
 	json_t *out;
 };
@@ -303,7 +305,35 @@ static bool names_host(struct filter_ctx *f, const char *kind, const char *val)
 	return !narrow_kind(kind) && selects(f->st, f->n->network_id, kind, val, f->host);
 }
 
-/* Rules into this host's own address of family fam. */
+/* Whether CIDR text val overlaps one of this gateway's egress ranges of family fam. */
+static bool overlaps_my_egress(struct filter_ctx *f, int fam, const char *val)
+{
+	struct mg_prefix want, p;
+	size_t i;
+	json_t *v;
+
+	if (!family_of(val, fam) || mg_prefix_parse(val, &want) < 0)
+		return false;
+	json_array_foreach(f->egress[fam], i, v)
+		if (mg_prefix_parse(json_string_value(v), &p) == 0 && mg_prefix_overlaps(&p, &want))
+			return true;
+	return false;
+}
+
+/*
+ * This host's own addresses of family fam as destinations: its mesh
+ * address and, on an egress gateway, its egress ranges (its own addresses
+ * there, e.g. its LAN address, are delivered locally, not forwarded).
+ */
+static json_t *my_destinations(struct filter_ctx *f, int fam)
+{
+	json_t *dst = json_pack("[s]", f->mine[fam]);
+
+	json_array_extend(dst, f->egress[fam]);
+	return dst;
+}
+
+/* Rules into this host itself, family fam. */
 static int input_rules(struct filter_ctx *f, int fam, const struct acl_rule *r, char *comment)
 {
 	json_t *src = json_array();
@@ -314,37 +344,34 @@ static int input_rules(struct filter_ctx *f, int fam, const struct acl_rule *r, 
 	/* Without protocol or ports a rule holds both ways. */
 	if (ret == STORE_OK && r->full && names_host(f, r->src_kind, r->src_val))
 		ret = source_prefixes(f, r->dst_kind, r->dst_val, fam, src);
-	if (ret != STORE_OK || !json_array_size(src)) {
+	if (ret == STORE_OK && json_array_size(src))
+		emit(f, "input", fam, src, my_destinations(f, fam), r, r->allow, comment);
+	else
 		json_decref(src);
+	if (ret != STORE_OK || strcmp(r->dst_kind, "egress") || !overlaps_my_egress(f, fam, r->dst_val))
 		return ret;
-	}
-	emit(f, "input", fam, src, json_pack("[s]", f->mine[fam]), r, r->allow, comment);
-	return STORE_OK;
+	/* An egress destination covers this gateway's own addresses in it. */
+	src = json_array();
+	ret = source_prefixes(f, r->src_kind, r->src_val, fam, src);
+	if (ret == STORE_OK && json_array_size(src))
+		emit(f, "input", fam, src, json_pack("[s]", r->dst_val), r, r->allow, comment);
+	else
+		json_decref(src);
+	return ret;
 }
 
 /* Rules through this egress gateway into its ranges of family fam. */
 static int forward_rules(struct filter_ctx *f, int fam, const struct acl_rule *r, char *comment)
 {
 	json_t *src, *dst;
-	struct mg_prefix want, p;
-	size_t i;
-	json_t *v;
-	bool overlaps = false;
 	int ret;
 
-	if (!strcmp(r->dst_kind, "any")) {
+	if (!strcmp(r->dst_kind, "any"))
 		dst = json_deep_copy(f->egress[fam]);
-	} else if (!strcmp(r->dst_kind, "egress") && family_of(r->dst_val, fam)) {
-		mg_prefix_parse(r->dst_val, &want);
-		json_array_foreach(f->egress[fam], i, v)
-			if (mg_prefix_parse(json_string_value(v), &p) == 0 && mg_prefix_overlaps(&p, &want))
-				overlaps = true;
-		if (!overlaps)
-			return STORE_OK;
+	else if (!strcmp(r->dst_kind, "egress") && overlaps_my_egress(f, fam, r->dst_val))
 		dst = json_pack("[s]", r->dst_val);
-	} else {
+	else
 		return STORE_OK;
-	}
 	src = json_array();
 	ret = source_prefixes(f, r->src_kind, r->src_val, fam, src);
 	if (ret != STORE_OK || !json_array_size(src)) {
@@ -432,9 +459,14 @@ static int network_filter(struct filter_ctx *f)
 	for (int fam = 0; fam < 2; fam++) {
 		if (f->mine[fam][0])
 			emit(f, "input", fam, json_array(), json_pack("[s]", f->mine[fam]), NULL, false, "default deny");
-		if (json_array_size(f->egress[fam]))
-			emit(f, "forward", fam, json_array(), json_deep_copy(f->egress[fam]), NULL, false,
-			     "default deny");
+		/* The egress ranges only for this network's traffic: another
+		 * network of this gateway may serve them under its own policy. */
+		if (json_array_size(f->egress[fam]) && json_array_size(f->scope[fam])) {
+			emit(f, "input", fam, json_deep_copy(f->scope[fam]), json_deep_copy(f->egress[fam]), NULL,
+			     false, "default deny");
+			emit(f, "forward", fam, json_deep_copy(f->scope[fam]), json_deep_copy(f->egress[fam]), NULL,
+			     false, "default deny");
+		}
 		if (json_array_size(f->clients)) {
 			json_t *all = client_dsts(f, "any", "", fam);
 
@@ -479,7 +511,22 @@ int acl_host_filter(struct store *st, int64_t host_id, json_t *cfg)
 		f.egress[0] = json_array();
 		f.egress[1] = json_array();
 		f.clients = json_array();
-		ret = store_query(st, &e, "SELECT c.id, c.address, c.address6 FROM ext_clients c JOIN nodes n"
+		for (int fam = 0; fam < 2; fam++) {
+			f.scope[fam] = json_array();
+			if (f.range[fam][0])
+				json_array_append_new(f.scope[fam], json_string(f.range[fam]));
+		}
+		ret = store_query(st, &e, "SELECT DISTINCT r.range FROM ext_client_ranges r JOIN ext_clients c"
+				  " ON c.id = r.client_id WHERE c.network_id = ? ORDER BY r.range", "i",
+				  store_col_int(s, 1));
+		if (ret == STORE_OK) {
+			while ((ret = store_step(e)) == STORE_ROW)
+				json_array_append_new(f.scope[family_of(store_col_text(e, 0), 1) ? 1 : 0],
+						      json_string(store_col_text(e, 0)));
+			store_finalize(e);
+		}
+		if (ret == STORE_OK)
+			ret = store_query(st, &e, "SELECT c.id, c.address, c.address6 FROM ext_clients c JOIN nodes n"
 				  " ON n.id = c.gateway_node_id WHERE n.id = ? AND n.ingress = 1 AND c.enabled = 1"
 				  " AND (c.expires_at IS NULL OR c.expires_at > ?) ORDER BY c.id", "ii",
 				  store_col_int(s, 0), now_unix());
@@ -513,6 +560,8 @@ int acl_host_filter(struct store *st, int64_t host_id, json_t *cfg)
 		json_decref(f.egress[0]);
 		json_decref(f.egress[1]);
 		json_decref(f.clients);
+		json_decref(f.scope[0]);
+		json_decref(f.scope[1]);
 		if (ret != STORE_OK)
 			break;
 	}

@@ -98,6 +98,9 @@ static int parse_acl(json_t *acl, struct gw_parse *g)
 		a->chain = (enum nat_acl_chain)c;
 		a->proto = (uint8_t)p;
 		a->family = fam == 4 ? AF_INET : AF_INET6;
+		/* A port limit that cannot be read must not become "any port". */
+		if (ports && !json_is_null(ports) && (!json_is_array(ports) || json_array_size(ports) != 2))
+			return -EINVAL;
 		if (json_array_size(ports) == 2) {
 			json_int_t from = json_integer_value(json_array_get(ports, 0));
 			json_int_t to = json_integer_value(json_array_get(ports, 1));

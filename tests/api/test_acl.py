@@ -172,9 +172,15 @@ def port_rule_to_an_egress_range():
     eq(peers("p1"), [], "p1 still alone")
     eq(filters("pgw", "forward"), [
         ("forward", [addr("p3")], ["172.31.77.10/32"], "tcp", [5432, 5432], "accept"),
-        ("forward", [], ["172.31.77.0/24"], "any", None, "drop")], "gateway: psql from p3, nothing else")
-    eq(filters("pgw", "input"), [("input", [], [addr("pgw")], "any", None, "drop")],
-       "the gateway itself stays closed to p3")
+        ("forward", ["10.92.0.0/24"], ["172.31.77.0/24"], "any", None, "drop")],
+       "gateway: psql from p3, nothing else from the network")
+    # The gateway's own addresses in its egress range (its LAN leg) are
+    # delivered locally: the same rules in acl_input.
+    eq(filters("pgw", "input"), [
+        ("input", [addr("p3")], ["172.31.77.10/32"], "tcp", [5432, 5432], "accept"),
+        ("input", [], [addr("pgw")], "any", None, "drop"),
+        ("input", ["10.92.0.0/24"], ["172.31.77.0/24"], "any", None, "drop")],
+       "the gateway itself stays closed to p3, on its mesh and LAN addresses")
     comments = [f["comment"] for f in cfg("pgw")["acl"]]
     check("rule %d" % r["id"] in comments, "filters name their rule: %r", comments)
 
@@ -210,3 +216,55 @@ def allow_all_without_rules_has_no_filters():
     key = S.admin("POST", "/enrollment-keys", 201, {"networks": ["aclopen"], "uses": 1})["token"]
     ST["o1"] = S.call("POST", "/hosts/register", 201, {"token": key, "public_key": random_pubkey(), "name": "o1"})
     eq(cfg("o1")["acl"], [], "no filters")
+
+
+@test
+def node_rule_covers_the_gateways_own_addresses():
+    r = S.admin("POST", "/networks/aclport/acl/rules", 201, {
+        "src": {"kind": "node", "value": hid("p1")}, "dst": {"kind": "node", "value": hid("pgw")},
+        "action": "allow", "proto": "tcp", "ports": "22"})
+    eq(filters("pgw", "input")[1], ("input", [addr("p1")], [addr("pgw"), "172.31.77.0/24"], "tcp", [22, 22], "accept"),
+       "ssh to the gateway host: its mesh address and its addresses in the egress range")
+    S.admin("DELETE", "/networks/aclport/acl/rules/%d" % r["id"], 204)
+
+
+@test
+def ext_client_selectors():
+    S.admin("PUT", "/networks/aclport/nodes/%s/ingress" % hid("pgw"), 200)
+    c = S.admin("POST", "/extclients", 201, {"network": "aclport", "gateway_host_id": int(hid("pgw")), "name": "ph"})
+    ca = "%s/32" % c["address"]
+    # From the client to p1, port-limited: p1's inbound filter, and a tunnel p1 <-> the client's gateway.
+    r1 = S.admin("POST", "/networks/aclport/acl/rules", 201, {
+        "src": {"kind": "extclient", "value": str(c["id"])}, "dst": {"kind": "node", "value": hid("p1")},
+        "action": "allow", "proto": "tcp", "ports": "80"})
+    eq(filters("p1", "input")[0], ("input", [ca], [addr("p1")], "tcp", [80, 80], "accept"), "p1 from the client")
+    check("pgw" in peers("p1"), "p1 gets a tunnel to the client's ingress gateway: %r", peers("p1"))
+    # Into the client: filtered on its gateway (chain forward, back into the mesh), default drop.
+    eq(filters("pgw", "mesh"), [("mesh", [], [ca], "any", None, "drop")], "nobody opens anything to the client")
+    r2 = S.admin("POST", "/networks/aclport/acl/rules", 201, {
+        "src": {"kind": "node", "value": hid("p1")}, "dst": {"kind": "extclient", "value": str(c["id"])},
+        "action": "allow"})
+    eq(filters("pgw", "mesh"), [("mesh", [addr("p1")], [ca], "any", None, "accept"),
+                                ("mesh", [], [ca], "any", None, "drop")], "p1 may reach the client")
+    for rid in (r1["id"], r2["id"]):
+        S.admin("DELETE", "/networks/aclport/acl/rules/%d" % rid, 204)
+    S.admin("DELETE", "/extclients/%d" % c["id"], 204)
+
+
+@test
+def ipv6_filters():
+    S.admin("POST", "/networks", 201, {"name": "acl6", "ipv4_range": "10.94.0.0/24", "ipv6_range": "fd00:94::/64",
+                                       "default_policy": "deny"})
+    key = S.admin("POST", "/enrollment-keys", 201, {"networks": ["acl6"], "uses": 2})["token"]
+    for name in ("s1", "s2"):
+        ST[name] = S.call("POST", "/hosts/register", 201, {"token": key, "public_key": random_pubkey(), "name": name})
+    S.admin("POST", "/networks/acl6/acl/rules", 201, {
+        "src": {"kind": "node", "value": hid("s1")}, "dst": {"kind": "node", "value": hid("s2")},
+        "action": "allow", "proto": "tcp", "ports": "22"})
+    n1 = next(n for n in cfg("s1")["networks"] if n["name"] == "acl6")
+    n2 = next(n for n in cfg("s2")["networks"] if n["name"] == "acl6")
+    got = [(f["family"], f["src"], f["dst"], f["proto"], f["action"]) for f in cfg("s2")["acl"]]
+    eq(got, [(4, [n1["address"] + "/32"], [n2["address"] + "/32"], "tcp", "accept"),
+             (6, [n1["address6"] + "/128"], [n2["address6"] + "/128"], "tcp", "accept"),
+             (4, [], [n2["address"] + "/32"], "any", "drop"),
+             (6, [], [n2["address6"] + "/128"], "any", "drop")], "s2: both families")

@@ -302,5 +302,16 @@ def join_sends_whole_config_where_filters_list_members():
         eq([(f["chain"], f["src"], f["dst"], f["proto"], f["ports"], f["action"]) for f in m["config"]["acl"]],
            [("input", ["%s/32" % c["nodes"][0]["address"]], [mine], "tcp", [22, 22], "drop")],
            "ssh from the ops-tagged newcomer is dropped")
+        # A rule change reaches the host it names with its new filters.
+        r = S.admin("POST", "/networks/mqacl/acl/rules", 201, {
+            "src": {"kind": "any"}, "dst": {"kind": "node", "value": str(a["host"]["id"])},
+            "action": "deny", "proto": "udp", "ports": "53"})
+        m = sub.wait_message(lambda m: m.get("action") == "acl.create", "acl.create update")
+        check(("input", ["10.61.0.0/24"], [mine], "udp", [53, 53], "drop") in
+              [(f["chain"], f["src"], f["dst"], f["proto"], f["ports"], f["action"]) for f in m["config"]["acl"]],
+              "the new rule is in the published filters: %r", m["config"]["acl"])
+        S.admin("DELETE", "/networks/mqacl/acl/rules/%d" % r["id"], 204)
+        m = sub.wait_message(lambda m: m.get("action") == "acl.delete", "acl.delete update")
+        eq(len(m["config"]["acl"]), 1, "after the delete only the tag rule is left")
     finally:
         sub.stop()

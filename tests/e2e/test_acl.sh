@@ -18,8 +18,9 @@
 #      LAN of ${P}db, a real PostgreSQL) joins: n3 gets no tunnel to it until
 #      a rule allows tcp/5432 from n3 to the egress range $DB_IP/32; then
 #      psql from n3 to db works, ping from n3 to db and to gw does not, and
-#      gw's acl_forward counters show both; deleting the rule takes n3's
-#      tunnel away again.
+#      gw's acl_forward counters show both; neither gw's mesh address nor
+#      its own LAN address answers n3 (not even on 5432); deleting the rule
+#      takes n3's tunnel away again.
 # Prints "ok - ..." / "not ok - ..." lines; exit 1 when anything failed.
 
 set -u
@@ -260,6 +261,14 @@ drops=$(acl_packets gw acl_forward "default deny")
 check "tcp/5432 rule: ping n3 -> db ($DB_IP) is blocked" no_ping n3 "$DB_IP"
 check "tcp/5432 rule: gw's acl_forward dropped the pings (default deny)" grew gw acl_forward "default deny" "${drops:-0}"
 check "tcp/5432 rule: ping n3 -> gw's mesh address is blocked" no_ping n3 "${M4[gw]}"
+check "tcp/5432 rule: ping n3 -> gw's own LAN address ($GW_LAN_IP) is blocked" no_ping n3 "$GW_LAN_IP"
+no_tcp() { ! nsx "$1" timeout 3 bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null; }
+nsx gw timeout 60 python3 -c 'import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 5432)); s.listen(4)
+while True: s.accept()[0].close()' >>"$T/gw-listener.log" 2>&1 &
+check_within "gw: a listener on its own port 5432 answers locally" 5 eval "nsx gw timeout 2 bash -c 'exec 3<>/dev/tcp/$GW_LAN_IP/5432'"
+check "tcp/5432 rule: n3 cannot open gw's own port 5432 (the rule names db, not gw)" no_tcp n3 "$GW_LAN_IP" 5432
 check "tcp/5432 rule: psql from n1 (no rule) fails" psql_fails n1
 
 t0=$(now_ms)
