@@ -57,11 +57,14 @@ static bool begin_on_node(struct request *req, struct node_ref *node)
 		if (!request_no_body(req))
 			return false;
 	ret = store_begin(st);
-	if (ret == STORE_OK)
-		ret = node_lookup(st, req->params[0], host, node, &found);
+	if (ret != STORE_OK) {
+		reply_store_error(req, ret, "node");
+		return false;
+	}
+	ret = node_lookup(st, req->params[0], host, node, &found);
 	if (ret != STORE_OK || !found) {
-		if (ret == STORE_OK)
-			store_rollback(st);
+		/* The transaction is ours whatever the lookup said. */
+		store_rollback(st);
 		if (ret != STORE_OK)
 			reply_store_error(req, ret, "node");
 		else

@@ -429,11 +429,11 @@ static int pfull_relayed(int64_t host_id, struct pfull *f)
 
 		if (row->relay_host != host_id || !(m = mynet_find(f, row->net)))
 			continue;
-		m->relayed = realloc(m->relayed, (m->n_relayed + 1) * sizeof(*m->relayed));
-		if (!m->relayed) {
-			m->n_relayed = 0;
-			return STORE_ERR;
-		}
+		int64_t *grown = realloc(m->relayed, (m->n_relayed + 1) * sizeof(*m->relayed));
+
+		if (!grown)
+			return STORE_ERR;	/* m->relayed is still freed with m */
+		m->relayed = grown;
 		m->relayed[m->n_relayed++] = f->hosts[row->host].id;
 	}
 	return STORE_OK;
