@@ -40,6 +40,7 @@ struct acl_rule {
 struct acl_net {
 	int64_t network_id;
 	bool deny_default;
+	int64_t dns_host;	/* the host of the network's DNS server node, 0: none */
 	struct acl_rule *rules;
 	size_t n_rules;
 };
@@ -94,6 +95,10 @@ static int load_net(struct acl_cache *c, int64_t network_id, struct acl_net **ou
 	if (store_step(s) == STORE_ROW)
 		n->deny_default = !strcmp(store_col_text(s, 0), "deny");
 	store_finalize(s);
+	ret = store_get_int(c->st, &n->dns_host, NULL, "SELECT host_id FROM nodes WHERE network_id = ? AND dns_server = 1",
+			    "i", network_id);
+	if (ret != STORE_OK)
+		return ret;
 	ret = store_query(c->st, &s, "SELECT src_kind, src_value, dst_kind, dst_value, action,"
 			  " proto = 'any' AND port_from IS NULL, id, proto, COALESCE(port_from, 0), COALESCE(port_to, 0)"
 			  " FROM acl_rules WHERE network_id = ? ORDER BY id",
@@ -210,7 +215,9 @@ int acl_tunnel_allowed(struct acl_cache *c, int64_t network_id, int64_t a, int64
 			*allowed = false;
 			return STORE_OK;
 		}
-	*allowed = !n->deny_default;
+	/* Names must resolve under deny-all too: everyone reaches the DNS
+	 * server node (its filter opens port 53 only). */
+	*allowed = !n->deny_default || (n->dns_host && (a == n->dns_host || b == n->dns_host));
 	for (size_t i = 0; i < n->n_rules && !*allowed; i++)
 		if (n->rules[i].allow && matches(c->st, network_id, &n->rules[i], a, b))
 			*allowed = true;
@@ -457,6 +464,16 @@ static int network_filter(struct filter_ctx *f)
 	if (ret != STORE_OK || !f->n->deny_default)
 		return ret;
 	for (int fam = 0; fam < 2; fam++) {
+		/* The DNS server node answers the network under deny-all (after the deny rules). */
+		if (f->host == f->n->dns_host && f->mine[fam][0] && json_array_size(f->scope[fam])) {
+			static const struct acl_rule dns_udp = { .proto = "udp", .port_from = 53, .port_to = 53 };
+			static const struct acl_rule dns_tcp = { .proto = "tcp", .port_from = 53, .port_to = 53 };
+
+			emit(f, "input", fam, json_deep_copy(f->scope[fam]), json_pack("[s]", f->mine[fam]), &dns_udp, true,
+			     "dns");
+			emit(f, "input", fam, json_deep_copy(f->scope[fam]), json_pack("[s]", f->mine[fam]), &dns_tcp, true,
+			     "dns");
+		}
 		if (f->mine[fam][0])
 			emit(f, "input", fam, json_array(), json_pack("[s]", f->mine[fam]), NULL, false, "default deny");
 		/* The egress ranges only for this network's traffic: another

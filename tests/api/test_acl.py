@@ -268,3 +268,15 @@ def ipv6_filters():
              (6, [n1["address6"] + "/128"], [n2["address6"] + "/128"], "tcp", "accept"),
              (4, [], [n2["address"] + "/32"], "any", "drop"),
              (6, [], [n2["address6"] + "/128"], "any", "drop")], "s2: both families")
+
+
+@test
+def dns_server_node_answers_under_deny_all():
+    S.admin("PUT", "/networks/aclport/nodes/%s/dns" % hid("p1"), 200)
+    check("p1" in peers("p3"), "every node reaches the DNS server node: %r", peers("p3"))
+    eq(filters("p1", "input")[-3:], [("input", ["10.92.0.0/24"], [addr("p1")], "udp", [53, 53], "accept"),
+                                      ("input", ["10.92.0.0/24"], [addr("p1")], "tcp", [53, 53], "accept"),
+                                      ("input", [], [addr("p1")], "any", None, "drop")],
+       "the DNS node opens port 53 to its network, nothing else")
+    S.admin("DELETE", "/networks/aclport/nodes/%s/dns" % hid("p1"), 200)
+    check("p1" not in peers("p3"), "no DNS node, no tunnel: %r", peers("p3"))

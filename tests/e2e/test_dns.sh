@@ -20,6 +20,8 @@
 #   4. a custom entry (POST /networks/NET/dns) answers at once;
 #   5. n2 renamed to n2b (PATCH /hosts/ID): within 2 s n2b.NETWORK answers and
 #      n2.NETWORK no longer does, from n1 and from the phone;
+#   5b. deny-all: n1's only peer is the DNS server node, names still resolve
+#      from n1 and the phone (udp/tcp 53 open on it), pinging it does not;
 #   6. n2 leaves: its name goes; gw stops being the DNS server node: the
 #      agents' configurations drop it and a fresh .conf has no DNS line.
 # Prints "ok - ..." / "not ok - ..." lines; exit 1 when anything failed.
@@ -286,6 +288,20 @@ for n in n1 phone; do
 done
 check "dnsmasq re-read $NET.hosts after the rename" count_above "$T/dnsmasq.log" "read $T/dns/$NET.hosts" "$hups0"
 check "n1.$NET still answers after the rename" resolves n1 "n1.$NET" "${M4[n1]}" "${M6[n1]}"
+
+# --- 5b. deny-all: names still resolve, nothing else opens ------------------------------------
+
+pol=$(api PATCH "/networks/$NET" '{"default_policy":"deny"}' | jget default_policy)
+check "PATCH default_policy deny (got '$pol')" test "$pol" = deny
+only_gw() { [ "$(peers n1)" = "$(pubkey gw)" ]; }
+check_within "deny-all: n1's only peer is the DNS server node gw" 3 only_gw || note "n1 peers: $(peers n1)"
+check_within "deny-all: n1 still resolves n2b.$NET through gw (port 53 stays open)" 3 \
+	resolves n1 "n2b.$NET" "${M4[n2]}" "${M6[n2]}"
+check "deny-all: the phone still resolves n2b.$NET" resolves phone "n2b.$NET" "${M4[n2]}" "${M6[n2]}"
+check "deny-all: n1 cannot ping gw (only DNS is open)" eval "! nsx n1 ping -c 2 -W 1 -n ${M4[gw]} >/dev/null 2>&1"
+pol=$(api PATCH "/networks/$NET" '{"default_policy":"allow"}' | jget default_policy)
+check "PATCH default_policy allow again (got '$pol')" test "$pol" = allow
+check_within "allow-all: n1 pings gw again" 5 eval "nsx n1 ping -c 1 -W 1 -n ${M4[gw]} >/dev/null 2>&1"
 
 # --- 6. leave; gw stops serving ---------------------------------------------------------------
 
