@@ -48,7 +48,7 @@ SECMIRROR=${MESHGATE_SECURITY_MIRROR:-$(echo "$MIRROR" | sed 's,/debian/*$,/debi
 
 # Everything the appliance runs: kernel, init, broker, DNS, firewall,
 # WireGuard tools, and the runtime libraries of our binaries.
-PKGS="linux-image-amd64 systemd systemd-sysv udev dbus kmod
+PKGS="linux-image-amd64 systemd systemd-sysv systemd-resolved udev dbus kmod
 mosquitto dnsmasq nftables wireguard-tools iproute2 iputils-ping procps ca-certificates openssl
 libmicrohttpd12 libsqlite3-0 libsodium23 libjansson4 libcurl4 libmnl0 libnftnl11
 libqrencode4 libpng16-16 libmosquitto1"
@@ -157,9 +157,13 @@ printf 'LABEL=mgroot\t/\text4\tdefaults,noatime,errors=remount-ro\t0\t1\n' > "$R
 : > "$RFS/etc/machine-id"
 rm -f "$RFS/var/lib/dbus/machine-id"
 
+# The build machine's resolv.conf must not ship: the appliance resolves
+# through systemd-resolved (its DHCP-given servers), and so does dnsmasq.
+ln -sfn ../run/systemd/resolve/stub-resolv.conf "$RFS/etc/resolv.conf"
+
 # Units: exactly what the presets name (first boot runs preset-all).
 chroot "$RFS" systemctl preset-all >/dev/null 2>&1 || true
-chroot "$RFS" systemctl enable systemd-networkd.service systemd-networkd-wait-online.service \
+chroot "$RFS" systemctl enable systemd-networkd.service systemd-networkd-wait-online.service systemd-resolved.service \
 	nftables.service mosquitto.service dnsmasq.service meshgate-firstboot.service \
 	meshgated.service meshgate-agent.service meshgate-setup-token.service \
 	meshgate-selftest.service >/dev/null 2>&1

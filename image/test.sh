@@ -225,6 +225,13 @@ vm_sh 60 "mkdir -p /etc/netns/mgt-a && printf 'nameserver %s\\noptions timeout:1
 got=$(grep -a 'SELFTEST OUT NAME' "$W/console.log" | tail -n 1 | tr -d '\r' | sed 's/.*SELFTEST OUT NAME *//')
 [ -n "$B4" ] && [ "$got" = "$B4 ns-b.office" ] && ok "namespace a: getent hosts ns-b.office via the appliance's dnsmasq ($got)" ||
 	not_ok "namespace a: getent hosts ns-b.office gave '$got', want '$B4 ns-b.office'"
+# A name outside the mesh goes to the upstream server the appliance got by DHCP
+# (qemu's 10.0.2.3, through systemd-resolved's list), not to a leftover of the build.
+vm_sh 60 "ip netns exec mgt-a getent hosts upstream-probe.example >/dev/null 2>&1; n=\$(journalctl -u dnsmasq --no-pager | grep -c 'using nameserver 10.0.2.3#53'); echo UPSTREAM \$n" ||
+	not_ok "self-test SH (upstream) did not finish"
+got=$(grep -a 'SELFTEST OUT UPSTREAM' "$W/console.log" | tail -n 1 | tr -d '\r' | sed 's/.*SELFTEST OUT UPSTREAM *//')
+[ "${got:-0}" -gt 0 ] 2>/dev/null && ok "dnsmasq forwards other names to the DHCP-given upstream 10.0.2.3" ||
+	not_ok "dnsmasq did not log 'using nameserver 10.0.2.3#53' (count '$got')"
 send "PEER $EPUB"
 wait_console 'SELFTEST PEERDONE' 200 || not_ok "self-test PEER did not finish"
 
