@@ -74,29 +74,35 @@ static bool begin_on_node(struct request *req, struct node_ref *node)
 	return true;
 }
 
-/* The node changed as a gateway: it and everyone in its network get the news. */
-static void finish_node_change(struct request *req, struct node_ref *node, const char *action, int ret)
+void node_change_finish(struct request *req, int64_t network_id, int64_t host_id, bool whole_network,
+			const char *action, const char *detail, int ret)
 {
 	struct changeset cs = { .srv = req->srv };
 	json_t *arr;
 
 	if (ret == STORE_OK)
-		ret = changeset_begin(&cs, req->srv, action, req->params[1], node->host_id);
+		ret = changeset_begin(&cs, req->srv, action, req->params[1], whole_network ? 0 : host_id);
 	if (ret == STORE_OK)
-		ret = changeset_add_network(&cs, node->network_id);
+		ret = changeset_add_network(&cs, network_id);
 	if (ret == STORE_OK)
 		ret = changeset_apply(&cs);
 	if (ret == STORE_OK)
-		ret = audit(req, action, req->params[0], "host=%lld", (long long)node->host_id);
+		ret = audit(req, action, req->params[0], "host=%lld%s", (long long)host_id, detail);
 	arr = json_array();
 	if (ret == STORE_OK)
-		ret = node_json_list(req->srv->st, arr, req->params[0], node->host_id);
+		ret = node_json_list(req->srv->st, arr, req->params[0], host_id);
 	ret = changeset_commit(&cs, ret);
 	if (ret != STORE_OK || json_array_size(arr) != 1)
 		reply_store_error(req, ret, "node");
 	else
 		reply_json(req, 200, json_incref(json_array_get(arr, 0)));
 	json_decref(arr);
+}
+
+/* The node changed as a gateway: it and everyone in its network get the news. */
+static void finish_node_change(struct request *req, struct node_ref *node, const char *action, int ret)
+{
+	node_change_finish(req, node->network_id, node->host_id, false, action, "", ret);
 }
 
 /* Does `p` overlap an egress range of another gateway in the network? Names it in msg. */
@@ -302,26 +308,7 @@ void handle_ingress_gateways_list(struct request *req)
 static void finish_relay_change(struct request *req, struct node_ref *node, const char *action, const char *detail,
 				int ret)
 {
-	struct changeset cs = { .srv = req->srv };
-	json_t *arr;
-
-	if (ret == STORE_OK)
-		ret = changeset_begin(&cs, req->srv, action, req->params[1], 0);
-	if (ret == STORE_OK)
-		ret = changeset_add_network(&cs, node->network_id);
-	if (ret == STORE_OK)
-		ret = changeset_apply(&cs);
-	if (ret == STORE_OK)
-		ret = audit(req, action, req->params[0], "host=%lld%s", (long long)node->host_id, detail);
-	arr = json_array();
-	if (ret == STORE_OK)
-		ret = node_json_list(req->srv->st, arr, req->params[0], node->host_id);
-	ret = changeset_commit(&cs, ret);
-	if (ret != STORE_OK || json_array_size(arr) != 1)
-		reply_store_error(req, ret, "node");
-	else
-		reply_json(req, 200, json_incref(json_array_get(arr, 0)));
-	json_decref(arr);
+	node_change_finish(req, node->network_id, node->host_id, true, action, detail, ret);
 }
 
 /*

@@ -651,12 +651,11 @@ int dns_server_host(struct store *st, int64_t host_id, bool *serves)
 static void node_dns_set(struct request *req, bool on)
 {
 	struct store *st = req->srv->st;
-	struct changeset cs = { .srv = req->srv };
 	const char *action = on ? "node.dns" : "node.dns_remove";
 	int64_t host, node = 0, net = 0, before = 0;
 	struct store_stmt *s;
+	char detail[48] = "";
 	bool found = false;
-	json_t *arr = NULL;
 	int ret;
 
 	if (!request_id_param(req, 1, &host) || !request_no_body(req))
@@ -694,25 +693,9 @@ static void node_dns_set(struct request *req, bool on)
 	if (ret == STORE_OK)
 		ret = store_exec(st, "UPDATE nodes SET dns_server = ? WHERE id = ?", "ii", (int64_t)on, node);
 	/* Every host of the network gets its whole configuration: its "dns" section changed. */
-	if (ret == STORE_OK)
-		ret = changeset_begin(&cs, req->srv, action, req->params[1], 0);
-	if (ret == STORE_OK)
-		ret = changeset_add_network(&cs, net);
-	if (ret == STORE_OK)
-		ret = changeset_apply(&cs);
-	if (ret == STORE_OK)
-		ret = before && before != host ?
-		      audit(req, action, req->params[0], "host=%lld previous=%lld", (long long)host, (long long)before) :
-		      audit(req, action, req->params[0], "host=%lld", (long long)host);
-	arr = json_array();
-	if (ret == STORE_OK)
-		ret = node_json_list(st, arr, req->params[0], host);
-	ret = changeset_commit(&cs, ret);
-	if (ret != STORE_OK || json_array_size(arr) != 1)
-		reply_store_error(req, ret, "node");
-	else
-		reply_json(req, 200, json_incref(json_array_get(arr, 0)));
-	json_decref(arr);
+	if (before && before != host)
+		snprintf(detail, sizeof(detail), " previous=%lld", (long long)before);
+	node_change_finish(req, net, host, true, action, detail, ret);
 }
 
 void handle_node_dns_put(struct request *req)

@@ -57,6 +57,14 @@ void handle_node_egress_delete(struct request *req);
 void handle_node_ingress_put(struct request *req);
 void handle_node_ingress_delete(struct request *req);
 void handle_ingress_gateways_list(struct request *req);
+/*
+ * Finish a change to a node's roles, inside the transaction begun on it: a
+ * changeset over its network (the node's host as subject, or with
+ * whole_network every host gets its whole configuration), the audit entry
+ * "host=ID" + detail, commit, and the node as the 200 answer.
+ */
+void node_change_finish(struct request *req, int64_t network_id, int64_t host_id, bool whole_network,
+			const char *action, const char *detail, int ret);
 void handle_node_relay_put(struct request *req);
 void handle_node_relay_delete(struct request *req);
 
