@@ -2,55 +2,19 @@
 per-host accounts that read only their own topic, delta messages on join,
 change and leave, credential rotation, and check-ins."""
 
-import json
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
-import threading
-import time
-
-from harness import (ROOT, Skip, assert_error, check, eq, random_pubkey, setup_module, start_server,
-                     teardown_module, test)
+from broker_harness import Broker, Subscriber
+from harness import assert_error, check, eq, random_pubkey, setup_module, start_server, teardown_module, test
 
 S = None
-BROKER = {}
+B = Broker()
 ST = {}
-DEADLINE = 10.0
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 @setup_module
 def start():
     global S
-    if not shutil.which("mosquitto") or not shutil.which("mosquitto_sub"):
-        raise Skip("mosquitto or mosquitto_sub not installed")
-    d = tempfile.mkdtemp(prefix="meshgate-broker-")
-    port = free_port()
-    subprocess.run(["sh", os.path.join(ROOT, "tools", "broker-setup.sh"), d, str(port)], check=True)
-    log = open(os.path.join(d, "mosquitto.log"), "wb")
-    proc = subprocess.Popen(["mosquitto", "-c", os.path.join(d, "mosquitto.conf")],
-                            stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-    BROKER.update(dir=d, port=port, proc=proc)
-    deadline = time.monotonic() + DEADLINE
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            check(proc.poll() is None, "mosquitto exited: %s" % open(log.name).read())
-            check(time.monotonic() < deadline, "mosquitto did not listen within %ss" % DEADLINE)
-            time.sleep(0.05)
-    S = start_server(extra_args=["--broker", "mqtt://127.0.0.1:%d" % port,
-                                 "--broker-admin-file", os.path.join(d, "broker-admin")])
+    B.start("meshgate-broker-")
+    S = start_server(extra_args=B.server_args())
     S.setup()
     S.admin("POST", "/networks", 201, {"name": "mq", "ipv4_range": "10.60.0.0/24"})
     ST["key"] = S.admin("POST", "/enrollment-keys", 201, {"networks": ["mq"], "unlimited": True})["token"]
@@ -58,78 +22,7 @@ def start():
 
 @teardown_module
 def stop():
-    p = BROKER.get("proc")
-    if p:
-        p.terminate()
-        try:
-            p.wait(timeout=DEADLINE)
-        except subprocess.TimeoutExpired:
-            p.kill()
-    if BROKER.get("dir"):
-        shutil.rmtree(BROKER["dir"], ignore_errors=True)
-
-
-class Subscriber:
-    """mosquitto_sub with a host's credentials; lines are collected by a thread."""
-
-    def __init__(self, creds, topic):
-        # mosquitto_sub takes the password only in argv: acceptable for a
-        # throwaway broker on loopback in a test, never in our own programs.
-        self.proc = subprocess.Popen(
-            ["stdbuf", "-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p", str(BROKER["port"]), "-u", creds["username"],
-             "-P", creds["password"], "-t", topic, "-q", "1", "-d", "-W", "20"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
-        self.lines = []
-        self.lock = threading.Lock()
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            with self.lock:
-                self.lines.append(line.rstrip("\n"))
-
-    def wait_for(self, pred, what):
-        deadline = time.monotonic() + DEADLINE
-        while time.monotonic() < deadline:
-            with self.lock:
-                for line in self.lines:
-                    if pred(line):
-                        return line
-            if self.proc.poll() is not None:
-                time.sleep(0.1)   # let the reader drain
-                with self.lock:
-                    for line in self.lines:
-                        if pred(line):
-                            return line
-                break
-            time.sleep(0.02)
-        raise AssertionError("%s: not seen; output:\n%s" % (what, "\n".join(self.lines[-20:])))
-
-    def wait_subscribed(self):
-        self.wait_for(lambda l: "SUBACK" in l, "SUBACK")
-
-    def messages(self):
-        out = []
-        with self.lock:
-            for line in self.lines:
-                if line.startswith("{"):
-                    out.append(json.loads(line))
-        return out
-
-    def wait_message(self, pred, what):
-        deadline = time.monotonic() + DEADLINE
-        while time.monotonic() < deadline:
-            for m in self.messages():
-                if pred(m):
-                    return m
-            time.sleep(0.02)
-        raise AssertionError("%s: no such message; got %r" % (what, self.messages()))
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        self.proc.wait(timeout=DEADLINE)
+    B.stop()
 
 
 def register(name):
@@ -147,14 +40,14 @@ def register_returns_broker_account():
     hid = a["host"]["id"]
     eq(b["username"], "host-%d" % hid, "broker username")
     eq(b["topic"], "meshgate/host-%d/update" % hid, "topic")
-    eq(b["url"], "mqtt://127.0.0.1:%d" % BROKER["port"], "url")
+    eq(b["url"], "mqtt://127.0.0.1:%d" % B.port, "url")
     ST["a"] = a
 
 
 @test
 def join_sends_delta_to_existing_host():
     a = ST["a"]
-    sub = Subscriber(a["broker"], a["broker"]["topic"])
+    sub = Subscriber(B, a["broker"], a["broker"]["topic"])
     try:
         sub.wait_subscribed()
         rev = S.call("GET", "/hosts/self/config", 200, token=a["host_token"])["revision"]
@@ -180,7 +73,7 @@ def join_sends_delta_to_existing_host():
 def cannot_subscribe_to_another_hosts_topic():
     a, b = ST["a"], ST["b"]
     for topic in (b["broker"]["topic"], "meshgate/#", "#"):
-        sub = Subscriber(a["broker"], topic)
+        sub = Subscriber(B, a["broker"], topic)
         try:
             sub.wait_for(lambda l: "denied" in l or "SUBACK" in l, "SUBACK for %s" % topic)
             check(any("All subscription requests were denied" in l for l in sub.lines),
@@ -192,7 +85,7 @@ def cannot_subscribe_to_another_hosts_topic():
 @test
 def wrong_password_refused():
     creds = dict(ST["a"]["broker"], password="not-the-password")
-    sub = Subscriber(creds, creds["topic"])
+    sub = Subscriber(B, creds, creds["topic"])
     try:
         sub.wait_for(lambda l: "not authorised" in l or "SUBACK" in l, "connection result")
         check(any("not authorised" in l for l in sub.lines), "wrong password accepted: %r", sub.lines)
@@ -203,7 +96,7 @@ def wrong_password_refused():
 @test
 def checkin_marks_online_and_port_change_reaches_peers():
     a, b = ST["a"], ST["b"]
-    sub = Subscriber(a["broker"], a["broker"]["topic"])
+    sub = Subscriber(B, a["broker"], a["broker"]["topic"])
     try:
         sub.wait_subscribed()
         r = S.call("POST", "/hosts/self/checkin", 200,
@@ -241,14 +134,14 @@ def credential_rotation():
     a = ST["a"]
     new = S.call("POST", "/hosts/self/broker", 200, token=a["host_token"])
     check(new["password"] != a["broker"]["password"], "a fresh password")
-    old = Subscriber(a["broker"], a["broker"]["topic"])
+    old = Subscriber(B, a["broker"], a["broker"]["topic"])
     try:
         old.wait_for(lambda l: "not authorised" in l or "SUBACK" in l, "old password result")
         check(any("not authorised" in l for l in old.lines), "old password still accepted")
     finally:
         old.stop()
     a["broker"] = new
-    sub = Subscriber(new, new["topic"])
+    sub = Subscriber(B, new, new["topic"])
     try:
         sub.wait_subscribed()
     finally:
@@ -258,7 +151,7 @@ def credential_rotation():
 @test
 def leave_sends_removal():
     a, b = ST["a"], ST["b"]
-    sub = Subscriber(a["broker"], a["broker"]["topic"])
+    sub = Subscriber(B, a["broker"], a["broker"]["topic"])
     try:
         sub.wait_subscribed()
         S.call("DELETE", "/hosts/self", 204, token=b["host_token"])
@@ -271,7 +164,7 @@ def leave_sends_removal():
     finally:
         sub.stop()
     # The left host's broker account is gone.
-    gone = Subscriber(b["broker"], b["broker"]["topic"])
+    gone = Subscriber(B, b["broker"], b["broker"]["topic"])
     try:
         gone.wait_for(lambda l: "not authorised" in l or "SUBACK" in l, "deleted account result")
         check(any("not authorised" in l for l in gone.lines), "deleted host can still connect")
@@ -291,7 +184,7 @@ def join_sends_whole_config_where_filters_list_members():
     S.admin("POST", "/networks/mqacl/acl/rules", 201, {
         "src": {"kind": "tag", "value": "ops"}, "dst": {"kind": "node", "value": str(a["host"]["id"])},
         "action": "deny", "proto": "tcp", "ports": "22"})
-    sub = Subscriber(a["broker"], a["broker"]["topic"])
+    sub = Subscriber(B, a["broker"], a["broker"]["topic"])
     try:
         sub.wait_subscribed()
         c = S.call("POST", "/hosts/register", 201, {"token": opskey, "public_key": random_pubkey(),

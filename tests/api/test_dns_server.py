@@ -9,55 +9,23 @@ log, and `meshgatectl node dns`."""
 
 import json
 import os
-import shutil
-import socket
 import subprocess
-import tempfile
-import threading
-import time
 
-from harness import (ROOT, Skip, assert_db_unchanged, assert_error, check, eq, meshgatectl_path, random_pubkey,
-                     setup_module, start_server, teardown_module, test)
+from broker_harness import Broker, Subscriber
+from harness import (Skip, assert_db_unchanged, assert_error, check, eq, meshgatectl_path, random_pubkey, setup_module,
+                     start_server, teardown_module, test)
 
 S = None
 ST = {}
-BROKER = {}
+B = Broker()
 NET, NET2 = "dz", "dz2"
-DEADLINE = 10.0
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 @setup_module
 def start():
     global S
-    if not shutil.which("mosquitto") or not shutil.which("mosquitto_sub"):
-        raise Skip("mosquitto or mosquitto_sub not installed")
-    d = tempfile.mkdtemp(prefix="meshgate-dnssrv-")
-    port = free_port()
-    subprocess.run(["sh", os.path.join(ROOT, "tools", "broker-setup.sh"), d, str(port)], check=True,
-                   stdout=subprocess.DEVNULL)
-    log = open(os.path.join(d, "mosquitto.log"), "wb")
-    proc = subprocess.Popen(["mosquitto", "-c", os.path.join(d, "mosquitto.conf")],
-                            stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-    BROKER.update(dir=d, port=port, proc=proc)
-    deadline = time.monotonic() + DEADLINE
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            check(proc.poll() is None, "mosquitto exited: %s" % open(log.name).read())
-            check(time.monotonic() < deadline, "mosquitto did not listen within %ss" % DEADLINE)
-            time.sleep(0.05)
-    S = start_server(extra_args=["--broker", "mqtt://127.0.0.1:%d" % port,
-                                 "--broker-admin-file", os.path.join(d, "broker-admin")])
+    B.start("meshgate-dnssrv-")
+    S = start_server(extra_args=B.server_args())
     S.setup()
     S.admin("POST", "/networks", 201, {"name": NET, "ipv4_range": "10.84.0.0/24", "ipv6_range": "fd00:84::/64"})
     S.admin("POST", "/networks", 201, {"name": NET2, "ipv4_range": "10.85.0.0/24"})
@@ -71,15 +39,7 @@ def start():
 
 @teardown_module
 def stop():
-    p = BROKER.get("proc")
-    if p:
-        p.terminate()
-        try:
-            p.wait(timeout=DEADLINE)
-        except subprocess.TimeoutExpired:
-            p.kill()
-    if BROKER.get("dir"):
-        shutil.rmtree(BROKER["dir"], ignore_errors=True)
+    B.stop()
 
 
 def register(name, key):
@@ -132,48 +92,13 @@ def expect_dns(server, what):
     check(all("dns" not in n for n in config("o")["networks"]), "o has no dns section")
 
 
-class Subscriber:
-    """mosquitto_sub on a host's own topic with its credentials."""
-
-    def __init__(self, name):
-        creds = ST[name]["broker"]
-        # The password in argv: acceptable for a throwaway broker on loopback in a test.
-        self.proc = subprocess.Popen(
-            ["stdbuf", "-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p", str(BROKER["port"]), "-u", creds["username"],
-             "-P", creds["password"], "-t", creds["topic"], "-q", "1", "-d", "-W", "30"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
-        self.lines = []
-        self.lock = threading.Lock()
-        threading.Thread(target=self._read, daemon=True).start()
-        self._wait(lambda: any("SUBACK" in l for l in self.lines), "SUBACK for %s" % name)
-
-    def _read(self):
-        for line in self.proc.stdout:
-            with self.lock:
-                self.lines.append(line.rstrip("\n"))
-
-    def _wait(self, pred, what):
-        deadline = time.monotonic() + DEADLINE
-        while time.monotonic() < deadline:
-            with self.lock:
-                if pred():
-                    return
-            time.sleep(0.02)
-        raise AssertionError("%s: not seen; output:\n%s" % (what, "\n".join(self.lines[-20:])))
-
-    def wait_revision(self, rev, what):
-        self._wait(lambda: any(l.startswith("{") and json.loads(l).get("revision") == rev for l in self.lines), what)
-        with self.lock:
-            return [json.loads(l) for l in self.lines if l.startswith("{") and json.loads(l).get("revision") == rev][0]
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        self.proc.wait(timeout=DEADLINE)
-
-
 def subscribers(names):
-    return {n: Subscriber(n) for n in names}
+    """mosquitto_sub on each host's own topic with its credentials, subscribed."""
+    subs = {}
+    for n in names:
+        subs[n] = Subscriber(B, ST[n]["broker"], exit_after=30)
+        subs[n].wait_subscribed("SUBACK for %s" % n)
+    return subs
 
 
 @test

@@ -6,57 +6,23 @@ section lists what it forwards). Validation, node JSON, ACL, deltas over a
 real broker (joins reach relayed hosts as whole configs, not as a direct
 entry), un-relaying, the relay leaving, audit and roles."""
 
-import json
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
-import threading
 import time
 
-from harness import (ROOT, Skip, assert_db_unchanged, assert_error, check, eq, random_pubkey, setup_module,
-                     start_server, teardown_module, test)
+from broker_harness import Broker, Subscriber
+from harness import (assert_db_unchanged, assert_error, check, eq, random_pubkey, setup_module, start_server,
+                     teardown_module, test)
 
 S = None
 ST = {}
-BROKER = {}
+B = Broker()
 NET, NET2 = "rl", "rl2"
-DEADLINE = 10.0
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 @setup_module
 def start():
     global S
-    if not shutil.which("mosquitto") or not shutil.which("mosquitto_sub"):
-        raise Skip("mosquitto or mosquitto_sub not installed")
-    d = tempfile.mkdtemp(prefix="meshgate-relay-")
-    port = free_port()
-    subprocess.run(["sh", os.path.join(ROOT, "tools", "broker-setup.sh"), d, str(port)], check=True,
-                   stdout=subprocess.DEVNULL)
-    log = open(os.path.join(d, "mosquitto.log"), "wb")
-    proc = subprocess.Popen(["mosquitto", "-c", os.path.join(d, "mosquitto.conf")],
-                            stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-    BROKER.update(dir=d, port=port, proc=proc)
-    deadline = time.monotonic() + DEADLINE
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            check(proc.poll() is None, "mosquitto exited: %s" % open(log.name).read())
-            check(time.monotonic() < deadline, "mosquitto did not listen within %ss" % DEADLINE)
-            time.sleep(0.05)
-    S = start_server(extra_args=["--broker", "mqtt://127.0.0.1:%d" % port,
-                                 "--broker-admin-file", os.path.join(d, "broker-admin")])
+    B.start("meshgate-relay-")
+    S = start_server(extra_args=B.server_args())
     S.setup()
     S.admin("POST", "/networks", 201, {"name": NET, "ipv4_range": "10.80.0.0/24", "ipv6_range": "fd00:80::/64"})
     S.admin("POST", "/networks", 201, {"name": NET2, "ipv4_range": "10.81.0.0/24"})
@@ -71,15 +37,7 @@ def start():
 
 @teardown_module
 def stop():
-    p = BROKER.get("proc")
-    if p:
-        p.terminate()
-        try:
-            p.wait(timeout=DEADLINE)
-        except subprocess.TimeoutExpired:
-            p.kill()
-    if BROKER.get("dir"):
-        shutil.rmtree(BROKER["dir"], ignore_errors=True)
+    B.stop()
 
 
 def register(name, key):
@@ -90,47 +48,11 @@ def register(name, key):
     return ST[name]
 
 
-class Subscriber:
-    """mosquitto_sub on a host's own topic with its credentials."""
-
-    def __init__(self, name):
-        creds = ST[name]["broker"]
-        # The password in argv: acceptable for a throwaway broker on loopback in a test.
-        self.proc = subprocess.Popen(
-            ["stdbuf", "-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p", str(BROKER["port"]), "-u", creds["username"],
-             "-P", creds["password"], "-t", creds["topic"], "-q", "1", "-d", "-W", "30"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
-        self.lines = []
-        self.lock = threading.Lock()
-        threading.Thread(target=self._read, daemon=True).start()
-        self._wait(lambda: any("SUBACK" in l for l in self.lines), "SUBACK for %s" % name)
-
-    def _read(self):
-        for line in self.proc.stdout:
-            with self.lock:
-                self.lines.append(line.rstrip("\n"))
-
-    def _wait(self, pred, what):
-        deadline = time.monotonic() + DEADLINE
-        while time.monotonic() < deadline:
-            with self.lock:
-                if pred():
-                    return
-            time.sleep(0.02)
-        raise AssertionError("%s: not seen; output:\n%s" % (what, "\n".join(self.lines[-20:])))
-
-    def messages(self):
-        with self.lock:
-            return [json.loads(l) for l in self.lines if l.startswith("{")]
-
-    def wait_revision(self, rev, what):
-        self._wait(lambda: any(l.startswith("{") and json.loads(l).get("revision") == rev for l in self.lines), what)
-        return [m for m in self.messages() if m.get("revision") == rev][0]
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        self.proc.wait(timeout=DEADLINE)
+def subscribe(name):
+    """mosquitto_sub on a host's own topic with its credentials, subscribed."""
+    sub = Subscriber(B, ST[name]["broker"], exit_after=30)
+    sub.wait_subscribed("SUBACK for %s" % name)
+    return sub
 
 
 def config(name):
@@ -295,7 +217,7 @@ def join_after_relaying():
     """A newcomer: x (relayed) gets a whole config with the newcomer in r's
     entry and never a direct entry; the newcomer reaches x through r; in
     rl2, which has no relay, a join is still a one-entry delta."""
-    subs = {n: Subscriber(n) for n in ("x", "y", "r", "o")}
+    subs = {n: subscribe(n) for n in ("x", "y", "r", "o")}
     try:
         revs = {n: config(n)["revision"] for n in subs}
         z = register("z", ST["key"])
@@ -396,7 +318,7 @@ def unrelay_restores_direct_peers():
 def relay_leaving_unrelays():
     S.admin("PUT", path("w"), 200, {"relayed": [hid("x")]})
     eq(sorted(peers(config("x"))), ["o", "q", "w"], "x relayed by w")
-    subs = {n: Subscriber(n) for n in ("x", "y")}
+    subs = {n: subscribe(n) for n in ("x", "y")}
     try:
         revs = {n: config(n)["revision"] for n in subs}
         S.admin("DELETE", "/networks/%s/nodes/%s" % (NET, hid("w")), 204)

@@ -10,56 +10,28 @@ before setup, and only that one."""
 import base64
 import os
 import re
-import shutil
-import socket
 import subprocess
-import tempfile
 import time
 
-from harness import (ROOT, b64url_decode, check, eq, meshgated_path, random_pubkey, setup_module, start_server, teardown_module,
-                     test)
+from broker_harness import Broker, SetupFailed
+from harness import (Skip, b64url_decode, check, eq, meshgated_path, random_pubkey, setup_module, start_server,
+                     teardown_module, test)
 
 S = None
-BROKER = {}
+B = Broker()
 SECRETS = {}          # description -> secret string
 DEADLINE = 10.0
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def start_broker():
-    """mosquitto as tests/api/test_broker.py starts it; None when not installed."""
-    if not shutil.which("mosquitto") or not os.path.exists(os.path.join(ROOT, "tools", "broker-setup.sh")):
+    """mosquitto as tests/api/test_broker.py starts it (no mosquitto_sub needed);
+    None when it is not installed or tools/broker-setup.sh fails."""
+    try:
+        B.start("meshgate-secrets-broker-", clients=False)
+    except (Skip, SetupFailed):
         return None
-    d = tempfile.mkdtemp(prefix="meshgate-secrets-broker-")
-    port = free_port()
-    r = subprocess.run(["sh", os.path.join(ROOT, "tools", "broker-setup.sh"), d, str(port)],
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    if r.returncode != 0:
-        shutil.rmtree(d, ignore_errors=True)
-        return None
-    log = open(os.path.join(d, "mosquitto.log"), "wb")
-    proc = subprocess.Popen(["mosquitto", "-c", os.path.join(d, "mosquitto.conf")],
-                            stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-    BROKER.update(dir=d, port=port, proc=proc)
-    deadline = time.monotonic() + DEADLINE
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            check(proc.poll() is None, "mosquitto exited")
-            check(time.monotonic() < deadline, "mosquitto did not listen within %ss" % DEADLINE)
-            time.sleep(0.05)
-    with open(os.path.join(d, "broker-admin")) as f:
-        SECRETS["broker admin password"] = f.read().split("\n")[1].strip()
-    return ["--broker", "mqtt://127.0.0.1:%d" % port, "--broker-admin-file", os.path.join(d, "broker-admin")]
+    SECRETS["broker admin password"] = B.admin_password()
+    return B.server_args()
 
 
 @setup_module
@@ -71,15 +43,7 @@ def start():
 
 @teardown_module
 def stop():
-    p = BROKER.get("proc")
-    if p:
-        p.terminate()
-        try:
-            p.wait(timeout=DEADLINE)
-        except subprocess.TimeoutExpired:
-            p.kill()
-    if BROKER.get("dir"):
-        shutil.rmtree(BROKER["dir"], ignore_errors=True)
+    B.stop()
 
 
 def add(what, value):
@@ -166,7 +130,7 @@ def full_flow_leaves_no_secret_in_the_log():
     add("host token (gw)", reg["host_token"])
     reg2 = S.call("POST", "/hosts/register", 201, {"token": inner, "public_key": random_pubkey(), "name": "h2"})
     add("host token (h2, registered with the bare key)", reg2["host_token"])
-    if BROKER:
+    if B.proc:
         check(reg.get("broker") and reg["broker"].get("password"), "no broker credentials with a broker: %r",
               reg.get("broker"))
         add("broker password (gw)", reg["broker"]["password"])
