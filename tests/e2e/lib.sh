@@ -456,3 +456,35 @@ pg_stop() {
 	nsx db runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$T/pg/data" -m fast -w -t 10 stop >>"$T/pg_ctl.log" 2>&1
 }
 
+
+# --- shared test helpers -------------------------------------------------------------
+#   fatal DESC               a failing check after which nothing can work: summary, exit 1
+#   learn NODE / learn4 NODE PK, M4, M6 (learn only), HID of a joined NODE (the
+#                            caller declares the associative arrays); fails when any is empty
+#   peers_are NODE [PEER...] NODE's WireGuard peers are exactly those PEERs' keys (PK)
+
+fatal() {
+	not_ok "$*"
+	e2e_summary
+	exit 1
+}
+
+learn4() {
+	local n=$1
+	PK[$n]=$(pubkey "$n")
+	M4[$n]=$(mesh_ip "$n" 4)
+	HID[$n]=$(agent_host_id "$n")
+	[ -n "${PK[$n]}" ] && [ -n "${M4[$n]}" ] && [ -n "${HID[$n]}" ]
+}
+
+learn() {
+	learn4 "$1" || return 1
+	M6[$1]=$(mesh_ip "$1" 6)
+	[ -n "${M6[$1]}" ]
+}
+
+peers_are() {
+	local me=$1 n
+	shift
+	[ "$(peers "$me")" = "$(for n in "$@"; do echo "${PK[$n]}"; done | sort)" ]
+}

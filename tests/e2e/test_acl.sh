@@ -35,11 +35,6 @@ declare -A PK=() M4=() HID=()
 
 lab_init
 
-fatal() {
-	not_ok "$*"
-	e2e_summary
-	exit 1
-}
 
 # --- the lab and the control side ------------------------------------------------
 
@@ -71,22 +66,6 @@ no_peers() {
 all_no_peers() {
 	local n
 	for n in "$@"; do no_peers "$n" || return 1; done
-}
-
-# peers_are NODE [PEER...]: NODE's peers are exactly the PEERs.
-peers_are() {
-	local me=$1 n
-	shift
-	[ "$(peers "$me")" = "$(for n in "$@"; do echo "${PK[$n]}"; done | sort)" ]
-}
-
-# learn NODE: its public key, IPv4 mesh address and host id.
-learn() {
-	local n=$1
-	PK[$n]=$(pubkey "$n")
-	M4[$n]=$(mesh_ip "$n" 4)
-	HID[$n]=$(agent_host_id "$n")
-	[ -n "${PK[$n]}" ] && [ -n "${M4[$n]}" ] && [ -n "${HID[$n]}" ]
 }
 
 is_id() { [ -n "$1" ] && [ "$1" != null ]; }
@@ -136,7 +115,7 @@ for n in "${NODES[@]}"; do
 		not_ok "$n: meshgate join -t - exited non-zero"
 		note "$(grep -v '[│┌└]' "$T/join-$n.log" | tail -n 5)"
 	fi
-	learn "$n" || fatal "$n: status --json gives its key, address and host id (nothing else can work)"
+	learn4 "$n" || fatal "$n: status --json gives its key, address and host id (nothing else can work)"
 	daemon_start "$n"
 	check_within "$n: daemon subscribed to its update topic" 10 \
 		count_above "$T/agent-$n.log" "subscribed to updates" 0
@@ -238,7 +217,7 @@ pg_start || fatal "db: PostgreSQL on $DB_IP:5432"
 check_within "gw: psql to db over its LAN (the database works)" 10 psql_db gw
 GWTOKEN=$(api POST /enrollment-keys "{\"networks\":[\"$NET\"],\"uses\":1}" | jget token)
 node_join gw "$GWTOKEN" || not_ok "gw: meshgate join exited non-zero"
-learn gw || fatal "gw: status --json gives its key, address and host id"
+learn4 gw || fatal "gw: status --json gives its key, address and host id"
 daemon_start gw
 check_within "gw: daemon subscribed to its update topic" 10 count_above "$T/agent-gw.log" "subscribed to updates" 0
 api PUT "/networks/$NET/nodes/${HID[gw]}/egress" "{\"ranges\":[{\"range\":\"$LAN\",\"nat\":true}]}" >/dev/null ||

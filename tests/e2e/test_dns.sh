@@ -57,11 +57,6 @@ dns_lab_down() {
 }
 trap dns_lab_down EXIT
 
-fatal() {
-	not_ok "$*"
-	e2e_summary
-	exit 1
-}
 
 for tool in dnsmasq dig getent wg-quick; do
 	command -v "$tool" >/dev/null 2>&1 || { echo "skip - e2e dns: $tool not installed"; exit 0; }

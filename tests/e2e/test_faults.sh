@@ -23,11 +23,6 @@ declare -A PK=()
 
 lab_init
 
-fatal() {
-	not_ok "$*"
-	e2e_summary
-	exit 1
-}
 
 lab_up 1 2 3 || fatal "lab: namespaces, veth links and routes"
 broker_setup || fatal "broker: tools/broker-setup.sh"

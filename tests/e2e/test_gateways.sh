@@ -43,11 +43,6 @@ declare -A PK=() M4=() M6=() HID=()
 lab_init
 PHONE_IF=$(ifname phone)
 
-fatal() {
-	not_ok "$*"
-	e2e_summary
-	exit 1
-}
 
 for tool in zbarimg wg-quick; do
 	command -v "$tool" >/dev/null 2>&1 || fatal "$tool not installed"
@@ -56,14 +51,6 @@ msg=$(db_tools_missing) && fatal "$msg"
 
 # --- helpers ----------------------------------------------------------------------
 
-learn() {
-	local n=$1
-	PK[$n]=$(pubkey "$n")
-	M4[$n]=$(mesh_ip "$n" 4)
-	M6[$n]=$(mesh_ip "$n" 6)
-	HID[$n]=$(agent_host_id "$n")
-	[ -n "${PK[$n]}" ] && [ -n "${M4[$n]}" ] && [ -n "${M6[$n]}" ] && [ -n "${HID[$n]}" ]
-}
 
 psql_fails() { ! psql_db "$@"; }
 

@@ -25,11 +25,6 @@ declare -A PK=() M4=() M6=() HID=()
 
 lab_init
 
-fatal() {
-	not_ok "$*"
-	e2e_summary
-	exit 1
-}
 
 # --- the lab and the control side ------------------------------------------------
 
@@ -79,16 +74,6 @@ all_lack_peer() {
 }
 
 subscribed_count() { count_in "$T/agent-$1.log" "subscribed to updates"; }
-
-# learn NODE: its public key, mesh addresses and host id.
-learn() {
-	local n=$1
-	PK[$n]=$(pubkey "$n")
-	M4[$n]=$(mesh_ip "$n" 4)
-	M6[$n]=$(mesh_ip "$n" 6)
-	HID[$n]=$(agent_host_id "$n")
-	[ -n "${PK[$n]}" ] && [ -n "${M4[$n]}" ] && [ -n "${M6[$n]}" ] && [ -n "${HID[$n]}" ]
-}
 
 # ping_pair A B: A pings B's mesh addresses (v4, and v6), bounded: 5 s each
 # (a first handshake included), 2 s once a ping failed (a broken mesh

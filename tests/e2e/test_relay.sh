@@ -28,11 +28,6 @@ declare -A PK=() M4=() M6=() HID=()
 
 lab_init
 
-fatal() {
-	not_ok "$*"
-	e2e_summary
-	exit 1
-}
 
 # --- the lab and the control side ------------------------------------------------
 
@@ -53,21 +48,6 @@ TOKEN=$(api POST /enrollment-keys "{\"networks\":[\"$NET\"],\"uses\":3}" | jget 
 
 # --- helpers ----------------------------------------------------------------------
 
-# peers_are NODE [PEER...]: NODE's peers are exactly the PEERs.
-peers_are() {
-	local me=$1 n
-	shift
-	[ "$(peers "$me")" = "$(for n in "$@"; do echo "${PK[$n]}"; done | sort)" ]
-}
-
-learn() {
-	local n=$1
-	PK[$n]=$(pubkey "$n")
-	M4[$n]=$(mesh_ip "$n" 4)
-	M6[$n]=$(mesh_ip "$n" 6)
-	HID[$n]=$(agent_host_id "$n")
-	[ -n "${PK[$n]}" ] && [ -n "${M4[$n]}" ] && [ -n "${M6[$n]}" ] && [ -n "${HID[$n]}" ]
-}
 
 show_peers() {
 	local n
