@@ -11,13 +11,6 @@
 
 #define MAX_EGRESS_RANGES 256
 
-/* The node of host `host` in network `net`: ids and ranges. Inside the transaction. */
-struct node_ref {
-	int64_t node_id, network_id, host_id;
-	char v4[MG_PREFIX_STRLEN], v6[MG_PREFIX_STRLEN];
-	bool ingress;
-};
-
 static int node_lookup(struct store *st, const char *net, int64_t host, struct node_ref *out, bool *found)
 {
 	struct store_stmt *s;
@@ -42,8 +35,7 @@ static int node_lookup(struct store *st, const char *net, int64_t host, struct n
 	return STORE_OK;
 }
 
-/* Begin a transaction on the node named by the URL; replies and returns false on failure. */
-static bool begin_on_node(struct request *req, struct node_ref *node)
+bool begin_on_node(struct request *req, struct node_ref *node)
 {
 	struct store *st = req->srv->st;
 	int64_t host;
@@ -52,7 +44,7 @@ static bool begin_on_node(struct request *req, struct node_ref *node)
 
 	if (!request_id_param(req, 1, &host))
 		return false;
-	/* Only PUT .../egress and .../relay have a body; the others must not pretend to take one. */
+	/* Only PUT .../egress and .../relay have a body; the others (ingress, dns) must not pretend to take one. */
 	if (strcmp(req->method, "PUT") || (!strstr(req->path, "/egress") && !strstr(req->path, "/relay")))
 		if (!request_no_body(req))
 			return false;

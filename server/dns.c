@@ -652,50 +652,25 @@ static void node_dns_set(struct request *req, bool on)
 {
 	struct store *st = req->srv->st;
 	const char *action = on ? "node.dns" : "node.dns_remove";
-	int64_t host, node = 0, net = 0, before = 0;
-	struct store_stmt *s;
+	struct node_ref n;
+	int64_t before = 0;
 	char detail[48] = "";
-	bool found = false;
 	int ret;
 
-	if (!request_id_param(req, 1, &host) || !request_no_body(req))
+	if (!begin_on_node(req, &n))
 		return;
-	ret = store_begin(st);
-	if (ret != STORE_OK) {
-		reply_store_error(req, ret, "node");
-		return;
-	}
-	ret = store_query(st, &s, "SELECT n.id, n.network_id, (SELECT d.host_id FROM nodes d"
-			  " WHERE d.network_id = n.network_id AND d.dns_server = 1) FROM nodes n"
-			  " JOIN networks nw ON nw.id = n.network_id WHERE nw.name = ? AND n.host_id = ?",
-			  "ti", req->params[0], host);
-	if (ret == STORE_OK) {
-		if (store_step(s) == STORE_ROW) {
-			found = true;
-			node = store_col_int(s, 0);
-			net = store_col_int(s, 1);
-			before = store_col_null(s, 2) ? 0 : store_col_int(s, 2);
-		}
-		store_finalize(s);
-	}
-	if (ret != STORE_OK || !found) {
-		store_rollback(st);
-		if (ret != STORE_OK)
-			reply_store_error(req, ret, "node");
-		else
-			reply_error(req, 404, "node not found");
-		return;
-	}
+	ret = store_get_int(st, &before, NULL, "SELECT host_id FROM nodes WHERE network_id = ? AND dns_server = 1",
+			    "i", n.network_id);
 	/* A PUT moves the role: the network's previous DNS server node (if another) stops being it. */
-	if (on)
+	if (ret == STORE_OK && on)
 		ret = store_exec(st, "UPDATE nodes SET dns_server = 0 WHERE network_id = ? AND dns_server = 1"
-				 " AND id != ?", "ii", net, node);
+				 " AND id != ?", "ii", n.network_id, n.node_id);
 	if (ret == STORE_OK)
-		ret = store_exec(st, "UPDATE nodes SET dns_server = ? WHERE id = ?", "ii", (int64_t)on, node);
+		ret = store_exec(st, "UPDATE nodes SET dns_server = ? WHERE id = ?", "ii", (int64_t)on, n.node_id);
 	/* Every host of the network gets its whole configuration: its "dns" section changed. */
-	if (before && before != host)
+	if (before && before != n.host_id)
 		snprintf(detail, sizeof(detail), " previous=%lld", (long long)before);
-	node_change_finish(req, net, host, true, action, detail, ret);
+	node_change_finish(req, n.network_id, n.host_id, true, action, detail, ret);
 }
 
 void handle_node_dns_put(struct request *req)

@@ -57,6 +57,17 @@ void handle_node_egress_delete(struct request *req);
 void handle_node_ingress_put(struct request *req);
 void handle_node_ingress_delete(struct request *req);
 void handle_ingress_gateways_list(struct request *req);
+/* The node of host `host` in network `net`: ids and ranges. Inside the transaction. */
+struct node_ref {
+	int64_t node_id, network_id, host_id;
+	char v4[MG_PREFIX_STRLEN], v6[MG_PREFIX_STRLEN];
+	bool ingress;
+};
+/*
+ * Begin a transaction on the node the URL names (.../networks/NET/nodes/HOST/...);
+ * replies (404, 5xx) and returns false on failure, with nothing left open.
+ */
+bool begin_on_node(struct request *req, struct node_ref *node);
 /*
  * Finish a change to a node's roles, inside the transaction begun on it: a
  * changeset over its network (the node's host as subject, or with
