@@ -28,6 +28,7 @@
 struct mnode {
 	int64_t host_id;
 	json_t *tags;		/* borrowed from the node's JSON */
+	bool dns_server;	/* the network's DNS server node */
 };
 
 struct mrule {
@@ -106,7 +107,8 @@ static int load_nodes(struct store *st, struct matrix *m, json_t *out)
 	m->nodes = calloc(m->total < MATRIX_MAX_NODES ? m->total + 1 : MATRIX_MAX_NODES, sizeof(*m->nodes));
 	if (!m->nodes)
 		return STORE_ERR;
-	ret = store_query(st, &s, "SELECT n.host_id, h.name, n.address FROM nodes n JOIN hosts h ON h.id = n.host_id"
+	ret = store_query(st, &s, "SELECT n.host_id, h.name, n.address, n.dns_server FROM nodes n"
+			  " JOIN hosts h ON h.id = n.host_id"
 			  " WHERE n.network_id = ? ORDER BY h.name COLLATE NOCASE, h.id LIMIT ?", "ii", m->network_id,
 			  (int64_t)MATRIX_MAX_NODES);
 	if (ret != STORE_OK)
@@ -116,6 +118,7 @@ static int load_nodes(struct store *st, struct matrix *m, json_t *out)
 		json_t *tags = json_array();
 
 		n->host_id = store_col_int(s, 0);
+		n->dns_server = store_col_int(s, 3);
 		n->tags = tags;
 		json_array_append_new(out, json_pack("{s:I, s:s, s:s, s:o}", "host_id", (json_int_t)n->host_id,
 						     "name", store_col_text(s, 1), "address", store_col_text(s, 2),
@@ -227,6 +230,11 @@ static json_t *tunnel_cell(const struct matrix *m, const struct mnode *a, const 
 		} else if (from_to(r, a, b)) {
 			add_unique(r->allow ? allow : deny, r->what);
 		}
+	}
+	/* Under deny-all the network's DNS server node answers on port 53 (acl.c). */
+	if (!open && b->dns_server) {
+		add_unique(allow, "udp/53");
+		add_unique(allow, "tcp/53");
 	}
 	if (open)
 		json_array_clear(allow);	/* everything is allowed already */

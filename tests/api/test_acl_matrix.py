@@ -168,6 +168,18 @@ def deny_rule_and_tags():
 
 
 @test
+def dns_server_node_is_limited_to_port_53():
+    S.admin("PUT", "/networks/%s/nodes/%s/dns" % (NET, hid("m3")), 200)
+    c = cells_by_name(matrix())
+    eq(c[("m1", "m3")], {"access": "limited", "tunnel": True, "allow": ["udp/53", "tcp/53"], "deny": []},
+       "deny-all: m1 may ask the DNS server node m3, nothing else")
+    eq(c[("m3", "m1")]["tunnel"], True, "the tunnel holds both ways")
+    eq(c[("m3", "m1")]["access"], "deny", "but m3 may open nothing to m1")
+    S.admin("DELETE", "/networks/%s/nodes/%s/dns" % (NET, hid("m3")), 200)
+    eq(cells_by_name(matrix())[("m1", "m3")]["tunnel"], False, "no DNS node: no tunnel")
+
+
+@test
 def unknown_network_404_and_users_403():
     assert_error(S.request("GET", "/networks/nope/acl/matrix", token=S.admin_token), 404, "unknown network")
     tok = S.create_user("mxuser")
