@@ -409,16 +409,26 @@ test('audit log: filters by actor and action, markup shown as text', async () =>
 	await page.fill(`${f} input[name=action]`, 'extclient.create');
 	await page.click(`${f} button[type=submit]`);
 	await page.waitForURL(/action=extclient\.create/);
-	await page.locator('tbody tr').first().waitFor();
+	// The URL changes before the hashchange re-renders the list: wait for
+	// the filtered rows rather than for any row (the old list may still be up).
+	await waitColumn(page, 3, 'extclient.create');
 	const actions = await page.locator('tbody tr td:nth-child(3)').allTextContents();
 	assert.ok(actions.length >= 1 && actions.every((a) => a === 'extclient.create'), actions.join(','));
 	// Click an actor to filter by it as well.
 	await page.click('tbody tr td:nth-child(2) a');
 	await page.waitForURL(/actor=user%3Aadmin/);
-	await page.locator('tbody tr').first().waitFor();
+	await waitColumn(page, 2, 'user:admin');
 	const actors = await page.locator('tbody tr td:nth-child(2)').allTextContents();
 	assert.ok(actors.every((a) => a === 'user:admin'));
 });
+
+// Wait until the table's column n (1-based) has rows and all of them read `text`.
+async function waitColumn(page, n, text) {
+	await page.waitForFunction(([col, t]) => {
+		const cells = [...document.querySelectorAll(`tbody tr td:nth-child(${col})`)];
+		return cells.length > 0 && cells.every((td) => td.textContent === t);
+	}, [n, text]);
+}
 
 // A write from the page's own session (cookie + the tab's CSRF value).
 async function apiAs(page, method, p, body) {
@@ -631,6 +641,152 @@ test('access control: deny-all matrix, allow rule in the UI, bad port, delete, p
 		await shot(phone.page, `18-phone-acl-${scheme}`);
 		await phone.ctx.close();
 	}
+	assert.deepEqual(problems, []);
+});
+
+test('relays and the DNS server node from the dashboard', async () => {
+	const { page } = admin;
+	const RNET = 'relay';
+	let r = await apiAs(page, 'POST', '/networks', { name: RNET, ipv4_range: '10.81.0.0/24' });
+	assert.equal(r.status, 201);
+	r = await apiAs(page, 'POST', '/enrollment-keys', { networks: [RNET], unlimited: true });
+	assert.equal(r.status, 201);
+	const ids = {};
+	for (const n of ['ha', 'hb', 'hc']) ids[n] = (await register(n, r.body.token)).id;
+	const node = async (n) => (await page.request.get(`${BASE}/api/v1/networks/${RNET}/nodes/${ids[n]}`)).json();
+	const network = async () => (await page.request.get(`${BASE}/api/v1/networks/${RNET}`)).json();
+	const row = (n) => page.locator(`tr[data-key="${n}"]`);
+	const dlg = 'dialog[open]';
+	const relayError = page.locator(`${dlg} .field[data-field="relayed"] .field-error`);
+
+	await gotoHash(page, `#/networks/${RNET}`, 'tr[data-key="hc"]');
+	await page.locator('.page-head .dns-address:text-is("none")').waitFor();
+	assert.match(await page.locator('.page-head p.hint').textContent(), /· DNS none$/);
+
+	// ha relays hc: the dialog lists the two other nodes, not ha itself.
+	await row('ha').locator('button:text-is("Relay…")').click();
+	await page.locator(`${dlg} .relay-list`).waitFor();
+	assert.equal(await page.locator(`${dlg} input[name=relayed]`).count(), 2);
+	assert.equal(await page.locator(`${dlg} input[name=relayed][value="${ids.ha}"]`).count(), 0);
+	await page.check(`${dlg} input[name=relayed][value="${ids.hc}"]`);
+	await page.click(`${dlg} button[type=submit]`);
+	await page.locator(dlg).waitFor({ state: 'detached' });
+	await row('ha').locator('.badge:text-is("relay for hc")').waitFor();
+	await row('hc').locator('.badge:text-is("relayed by ha")').waitFor();
+	let a = await node('ha');
+	let c = await node('hc');
+	assert.deepEqual(a.relay, [ids.hc]);
+	assert.equal(a.relayed_by, null);
+	assert.equal(c.relayed_by, ids.ha);
+	assert.deepEqual(c.relay, []);
+	// The peer counts follow: hc has only its relay; ha also has hb.
+	await row('hc').locator('td[data-label="Peers"]:text-is("1")').waitFor();
+	await row('ha').locator('td[data-label="Peers"]:text-is("2")').waitFor();
+	await row('hb').locator('td[data-label="Peers"]:text-is("1")').waitFor();
+	await shot(page, '19-relay');
+
+	// hc (relayed by ha) relaying ha (a relay): refused with 409, the API's
+	// message under the list, nothing changed.
+	await row('hc').locator('button:text-is("Relay…")').click();
+	await page.locator(`${dlg} .warn-text:has-text("relayed by ha")`).waitFor();
+	await page.check(`${dlg} input[name=relayed][value="${ids.ha}"]`);
+	await page.click(`${dlg} button[type=submit]`);
+	await relayError.filter({ hasText: /relay/ }).waitFor();
+	const refused = await apiAs(page, 'PUT', `/networks/${RNET}/nodes/${ids.hc}/relay`, { relayed: [ids.ha] });
+	assert.equal(refused.status, 409);
+	assert.equal(await relayError.textContent(), refused.body.error);
+	await shot(page, '19-relay-409');
+	await page.click(`${dlg} button:text-is("Cancel")`);
+	await page.locator(dlg).waitFor({ state: 'detached' });
+	a = await node('ha');
+	c = await node('hc');
+	assert.deepEqual(a.relay, [ids.hc]);
+	assert.equal(a.relayed_by, null);
+	assert.equal(c.relayed_by, ids.ha);
+	assert.deepEqual(c.relay, []);
+
+	// hb relaying hc (already relayed by ha): 409 as well.
+	await row('hb').locator('button:text-is("Relay…")').click();
+	await page.locator(`${dlg} .relay-option:has-text("hc") .hint:text-is("(relayed by ha)")`).waitFor();
+	await page.check(`${dlg} input[name=relayed][value="${ids.hc}"]`);
+	await page.click(`${dlg} button[type=submit]`);
+	await relayError.filter({ hasText: "host 'hc' is already relayed by 'ha'" }).waitFor();
+	await page.click(`${dlg} button:text-is("Cancel")`);
+	assert.deepEqual((await node('hb')).relay, []);
+
+	// ha relays hb and hc; then none checked: the role goes (DELETE).
+	await row('ha').locator('button:text-is("Relay…")').click();
+	assert.equal(await page.isChecked(`${dlg} input[name=relayed][value="${ids.hc}"]`), true);
+	await page.check(`${dlg} input[name=relayed][value="${ids.hb}"]`);
+	await page.click(`${dlg} button[type=submit]`);
+	await row('ha').locator('.badge:text-is("relay for hb, hc")').waitFor();
+	await row('hb').locator('.badge:text-is("relayed by ha")').waitFor();
+	assert.deepEqual((await node('ha')).relay, [ids.hb, ids.hc]);
+	await row('ha').locator('button:text-is("Relay…")').click();
+	await page.uncheck(`${dlg} input[name=relayed][value="${ids.hb}"]`);
+	await page.uncheck(`${dlg} input[name=relayed][value="${ids.hc}"]`);
+	await page.click(`${dlg} button[type=submit]`);
+	await row('ha').locator('.badge:has-text("relay for")').waitFor({ state: 'detached' });
+	assert.deepEqual((await node('ha')).relay, []);
+	assert.equal((await node('hb')).relayed_by, null);
+
+	// "Stop relaying" in the dialog: the badges go, the API agrees.
+	await row('ha').locator('button:text-is("Relay…")').click();
+	await page.check(`${dlg} input[name=relayed][value="${ids.hc}"]`);
+	await page.click(`${dlg} button[type=submit]`);
+	await row('hc').locator('.badge:text-is("relayed by ha")').waitFor();
+	await row('ha').locator('button:text-is("Relay…")').click();
+	await page.click(`${dlg} button:text-is("Stop relaying")`);
+	await page.locator(dlg).waitFor({ state: 'detached' });
+	await row('hc').locator('.badge:has-text("relayed by")').waitFor({ state: 'detached' });
+	assert.equal(await page.locator('tbody .badge:has-text("relay")').count(), 0);
+	a = await node('ha');
+	c = await node('hc');
+	assert.deepEqual(a.relay, []);
+	assert.equal(c.relayed_by, null);
+
+	// hb becomes the DNS server (no other node had the role: no question).
+	const hbAddr = (await node('hb')).address;
+	const haAddr = (await node('ha')).address;
+	await row('hb').locator('button:has-text("DNS server")').click();
+	await page.locator(`.page-head .dns-address:text-is("${hbAddr}")`).waitFor();
+	await row('hb').locator('.badge:text-is("DNS server")').waitFor();
+	assert.equal(await row('hb').locator('button:has-text("DNS server")').getAttribute('aria-pressed'), 'true');
+	assert.equal((await network()).dns_address, hbAddr);
+	assert.equal((await node('hb')).dns_server, true);
+
+	// Moving it to ha asks first: Cancel keeps hb, OK moves it.
+	await row('ha').locator('button:has-text("DNS server")').click();
+	await page.locator(`${dlg}:has-text("from hb to ha")`).waitFor();
+	await shot(page, '20-dns-move');
+	await page.click(`${dlg} button[value=cancel]`);
+	await page.locator(dlg).waitFor({ state: 'detached' });
+	assert.equal((await network()).dns_address, hbAddr);
+	await row('ha').locator('button:has-text("DNS server")').click();
+	await page.click(`${dlg} button[value=ok]`);
+	await page.locator(`.page-head .dns-address:text-is("${haAddr}")`).waitFor();
+	await row('ha').locator('.badge:text-is("DNS server")').waitFor();
+	await row('hb').locator('.badge:text-is("DNS server")').waitFor({ state: 'detached' });
+	assert.equal(await row('hb').locator('button:has-text("DNS server")').getAttribute('aria-pressed'), 'false');
+	assert.equal((await network()).dns_address, haAddr);
+	assert.match(await page.locator('.page-head p.hint').textContent(), new RegExp(`· DNS ${haAddr.replace(/\./g, '\\.')} \\(ha\\)$`));
+	assert.equal((await node('hb')).dns_server, false);
+	assert.equal((await node('ha')).dns_server, true);
+
+	// The roles on a phone, light and dark: no sideways scrolling.
+	await apiAs(page, 'PUT', `/networks/${RNET}/nodes/${ids.ha}/relay`, { relayed: [ids.hc] });
+	for (const scheme of ['light', 'dark']) {
+		const phone = await newPage({ viewport: { width: 390, height: 844 }, colorScheme: scheme, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+		await login(phone.page, ADMIN);
+		await gotoHash(phone.page, `#/networks/${RNET}`, 'tr[data-key="ha"] .badge:text-is("relay for hc")');
+		const overflow = await phone.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+		assert.ok(overflow <= 1, `relay dashboard is ${overflow}px wider than the phone screen`);
+		await phone.page.locator('tr[data-key="ha"] button:text-is("Relay…")').click();
+		await phone.page.locator('dialog[open] .relay-list').waitFor();
+		await shot(phone.page, `21-phone-relay-${scheme}`);
+		await phone.ctx.close();
+	}
+	await apiAs(page, 'DELETE', `/networks/${RNET}/nodes/${ids.ha}/relay`);
 	assert.deepEqual(problems, []);
 });
 

@@ -1,9 +1,10 @@
 // Networks: the list, create, edit, delete; the per-network dashboard with
 // its nodes (rename host, edit its tags, remove node, egress and ingress
-// gateway roles) and a link to its access control (views/acl.js).
+// gateway roles, relays, the DNS server node) and a link to its access
+// control (views/acl.js).
 import { api, enc } from '../api.js';
-import { h, clear, table, section, badge, fmtTime, fmtAge, confirmDialog, toast } from '../dom.js';
-import { field, form, input, select, values, optInt, formDialog, actionButton } from '../forms.js';
+import { h, append, clear, table, section, badge, fmtTime, fmtAge, confirmDialog, toast } from '../dom.js';
+import { field, form, input, select, values, optInt, formDialog, actionButton, showFieldError } from '../forms.js';
 import { go, onLeave } from '../app.js';
 import { parseTags, tagBadges, explainTagError } from '../tags.js';
 
@@ -132,12 +133,22 @@ export async function networkView(main, [name]) {
 		]);
 		net = n;
 		const hostById = new Map(hosts.map((x) => [x.id, x]));
-		sub.textContent = `${n.ipv4_range}${n.ipv6_range ? ` · ${n.ipv6_range}` : ''} · port ${n.listen_port} · policy ${n.default_policy}`;
+		const nodeByHost = new Map(nodes.map((x) => [x.host_id, x]));
+		const dnsNode = nodes.find((x) => x.dns_server);
+		append(clear(sub), [
+			`${n.ipv4_range}${n.ipv6_range ? ` · ${n.ipv6_range}` : ''} · port ${n.listen_port} · policy ${n.default_policy} · DNS `,
+			h('span', { class: ['dns-address', n.dns_address && 'mono'], title: 'The mesh address of the network\'s DNS server node' }, n.dns_address || 'none'),
+			n.dns_address && dnsNode ? ` (${dnsNode.host_name})` : null]);
 		const online = nodes.filter((x) => x.online).length;
 		const live = clients.filter((c) => c.enabled && !c.expired);
-		// Full mesh: every node peers with every other node; an ingress
-		// gateway also with its live ext clients.
-		const peerLinks = (nodes.length * (nodes.length - 1)) / 2 + live.length;
+		// Full mesh among the nodes that are not relayed; a relayed node
+		// peers only with its relay (which carries the others' traffic); an
+		// ingress gateway also peers with its live ext clients.
+		const direct = nodes.filter((x) => !x.relayed_by).length;
+		const relayedCount = nodes.length - direct;
+		const peerLinks = (direct * (direct - 1)) / 2 + relayedCount + live.length;
+		const peersOf = (x) => (x.relayed_by ? 1 : direct - 1 + (x.relay || []).length) +
+			(x.ingress ? live.filter((c) => c.gateway_host_id === x.host_id).length : 0);
 		clear(stats).append(
 			stat('Nodes', nodes.length), stat('Online', `${online} / ${nodes.length}`),
 			stat('Peer links', peerLinks), stat('Ext clients', clients.length), stat('Revision', n.revision));
@@ -149,10 +160,10 @@ export async function networkView(main, [name]) {
 			{ title: 'Status', render: (x) => badge(x.online ? 'online' : 'offline', x.online ? 'ok' : 'off') },
 			{ title: 'Last check-in', render: (x) => h('span', { title: fmtTime(x.last_checkin) }, fmtAge(x.last_checkin)) },
 			hasHandshake ? { title: 'Handshake', render: (x) => fmtAge(x.last_handshake) } : null,
-			{ title: 'Peers', render: (x) => nodes.length - 1 + (x.ingress ? live.filter((c) => c.gateway_host_id === x.host_id).length : 0) },
-			{ title: 'Gateway', render: (x) => gatewayBadges(x) },
+			{ title: 'Peers', render: (x) => peersOf(x) },
+			{ title: 'Roles', render: (x) => roleBadges(x, nodeByHost) },
 			{ title: 'Tags', render: (x) => tagsCell(x, hostById.get(x.host_id)) },
-			{ title: 'Actions', class: 'actions-cell', render: (x) => nodeActions(x, hostById.get(x.host_id)) },
+			{ title: 'Actions', class: 'actions-cell', render: (x) => nodeActions(x, hostById.get(x.host_id), nodes) },
 		].filter(Boolean), nodes.map((x) => ({ ...x, __key: x.host_name })), {
 			empty: 'No nodes yet: create an enrollment key and register a host with it.',
 		}));
@@ -174,8 +185,8 @@ export async function networkView(main, [name]) {
 		return h('div', { class: 'row-actions tags-cell' }, tagBadges((host || {}).tags), edit);
 	}
 
-	function nodeActions(x, host) {
-		const cell = h('div', { class: 'row-actions' });
+	function nodeActions(x, host, nodes) {
+		const cell = h('div', { class: 'row-actions node-actions' });
 		cell.append(
 			actionButton('Rename', async () => {
 				if (await renameHost(host || { id: x.host_id, name: x.host_name })) await load();
@@ -189,6 +200,10 @@ export async function networkView(main, [name]) {
 				toast(`${x.host_name} is ${x.ingress ? 'no longer' : 'now'} an ingress gateway.`);
 				await load();
 			}, { cls: 'btn btn-small', where: cell }),
+			actionButton('Relay…', async () => {
+				if (await relayDialog(path, x, nodes)) await load();
+			}, { cls: 'btn btn-small', title: `Choose the nodes ${x.host_name} relays`, where: cell }),
+			dnsToggle(x, nodes, cell),
 			actionButton('Remove', async () => {
 				if (!await confirmDialog(`Remove ${x.host_name} from ${name}? Its ext clients through this gateway are deleted too.`, { ok: 'Remove' })) return;
 				await api.del(`${path}/nodes/${x.host_id}`);
@@ -196,6 +211,36 @@ export async function networkView(main, [name]) {
 				await load();
 			}, { cls: 'btn btn-small btn-danger', where: cell }));
 		return cell;
+	}
+
+	// The DNS server role: at most one node per network. Moving it from
+	// another node, or removing it, changes the DNS server of every host
+	// and ext client of the network, so both ask first.
+	function dnsToggle(x, nodes, cell) {
+		const current = nodes.find((d) => d.dns_server);
+		const b = actionButton('DNS server', async () => {
+			if (x.dns_server) {
+				if (!await confirmDialog(`Stop serving DNS from ${x.host_name}? Every host and ext client of ${name} that uses the network's DNS server loses it (${x.address}).`,
+					{ ok: 'Remove DNS server' })) return;
+				await api.del(`${path}/nodes/${x.host_id}/dns`);
+				toast(`${x.host_name} is no longer the DNS server of ${name}.`);
+			} else {
+				if (current && current.host_id !== x.host_id && !await confirmDialog(
+					`Move the DNS server of ${name} from ${current.host_name} to ${x.host_name}? Every host and ext client that uses the network's DNS server switches from ${current.address} to ${x.address}.`,
+					{ ok: 'Move DNS server', danger: false })) return;
+				await api.put(`${path}/nodes/${x.host_id}/dns`);
+				toast(`${x.host_name} is now the DNS server of ${name} (${x.address}).`);
+			}
+			await load();
+		}, {
+			cls: 'btn btn-small btn-toggle',
+			where: cell,
+			title: x.dns_server ? `${x.host_name} is the network's DNS server: click to remove the role`
+				: `Make ${x.host_name} the network's DNS server (it must run dnsmasq: the appliance's own node)`,
+		});
+		b.setAttribute('aria-pressed', x.dns_server ? 'true' : 'false');
+		b.setAttribute('aria-label', `DNS server: ${x.host_name}`);
+		return b;
 	}
 
 	await load();
@@ -216,13 +261,25 @@ export function clientState(c) {
 	return c.enabled ? badge('enabled', 'ok') : badge('disabled', 'off');
 }
 
-function gatewayBadges(x) {
+// The node's roles: gateway (ingress, egress), relay, relayed, DNS server.
+function roleBadges(x, nodeByHost) {
+	const hostName = (id) => (nodeByHost.get(id) || { host_name: `host ${id}` }).host_name;
 	const out = [];
+	if (x.dns_server) out.push(badge('DNS server', 'info'));
 	if (x.ingress) out.push(badge('ingress', 'info'));
 	if (x.egress.length) {
 		const inet = x.egress.some((r) => r.range === '0.0.0.0/0');
 		out.push(badge(inet ? 'internet gw' : `egress ×${x.egress.length}`, 'info'));
 	}
+	const relayed = (x.relay || []).map(hostName);
+	if (relayed.length) {
+		// A long list is cut short; the badge's title has all of it.
+		const shown = relayed.length > 3 ? `${relayed.slice(0, 2).join(', ')} +${relayed.length - 2}` : relayed.join(', ');
+		const b = badge(`relay for ${shown}`, 'info');
+		b.title = `Relays ${relayed.join(', ')}`;
+		out.push(b);
+	}
+	if (x.relayed_by) out.push(badge(`relayed by ${hostName(x.relayed_by)}`, 'warn'));
 	return out.length ? h('span', { class: 'badges' }, out) : null;
 }
 
@@ -309,5 +366,68 @@ function egressDialog(path, node) {
 				done();
 			},
 		});
+	});
+}
+
+// The nodes `node` relays: a checkbox per other node of the network. Saving
+// PUTs the chosen set (it replaces the old one); none chosen DELETEs the
+// role. The server refuses what cannot be (a relay relayed, a node relayed
+// by another relay, ...): its message shows under the list, nothing changes.
+function relayDialog(path, node, nodes) {
+	const nameOf = new Map(nodes.map((x) => [x.host_id, x.host_name]));
+	const mine = new Set(node.relay || []);
+	const others = nodes.filter((x) => x.host_id !== node.host_id);
+	return formDialog(`Relay: ${node.host_name}`, (done) => {
+		const labelId = `relay-label-${node.host_id}`;
+		const list = h('div', { class: 'relay-list', role: 'group', 'aria-labelledby': labelId },
+			others.length ? others.map((x) => {
+				let note = null;
+				if (x.relayed_by && x.relayed_by !== node.host_id) note = `relayed by ${nameOf.get(x.relayed_by) || `host ${x.relayed_by}`}`;
+				else if ((x.relay || []).length) note = 'a relay itself';
+				return h('label', { class: 'relay-option' },
+					h('input', { type: 'checkbox', name: 'relayed', value: x.host_id, checked: mine.has(x.host_id) }),
+					h('span', { class: 'strong' }, x.host_name),
+					h('span', { class: 'mono muted' }, x.address),
+					note ? h('span', { class: 'hint' }, `(${note})`) : null);
+			}) : h('p', { class: 'empty' }, 'No other nodes in this network.'));
+		const relayedField = h('div', { class: 'field', dataset: { field: 'relayed' } },
+			h('span', { class: 'label', id: labelId }, `Nodes that reach the network through ${node.host_name}`),
+			list,
+			h('p', { class: 'hint' }, 'A relayed node (e.g. behind a symmetric NAT) has the relay as its only peer in this network. None checked: it relays nobody.'),
+			h('p', { class: 'field-error', 'aria-live': 'polite' }));
+		const extra = [];
+		if (mine.size) {
+			extra.push(actionButton('Stop relaying', async () => {
+				await api.del(`${path}/nodes/${node.host_id}/relay`);
+				toast(`${node.host_name} relays nobody now.`);
+				done();
+			}, { cls: 'btn btn-danger' }));
+		}
+		const f = form({
+			label: 'Relayed nodes',
+			submit: 'Save relays',
+			fields: [
+				node.relayed_by ? h('p', { class: 'hint warn-text' },
+					`${node.host_name} is relayed by ${nameOf.get(node.relayed_by) || `host ${node.relayed_by}`}: a relayed node cannot relay others.`) : null,
+				relayedField,
+			],
+			extra,
+			onSubmit: async (form_) => {
+				const chosen = [...form_.querySelectorAll('input[name=relayed]:checked')].map((i) => Number(i.value));
+				if (chosen.length === mine.size && chosen.every((id) => mine.has(id))) { done(); return; }
+				try {
+					if (chosen.length) await api.put(`${path}/nodes/${node.host_id}/relay`, { relayed: chosen });
+					else await api.del(`${path}/nodes/${node.host_id}/relay`);
+				} catch (e) {
+					// Whatever the server refuses is about the list.
+					if (showFieldError(form_, 'relayed', e.message || String(e))) return;
+					throw e;
+				}
+				toast(chosen.length ? `${node.host_name} relays ${chosen.map((id) => nameOf.get(id) || id).join(', ')}.`
+					: `${node.host_name} relays nobody now.`);
+				done();
+			},
+		});
+		return f;
 	});
 }
