@@ -205,6 +205,15 @@ int cmd_nat(const struct agent_opts *o, int argc, char **argv);
 
 /* gateway.c: nftables for this host's gateway roles (nat/), from CONFIG.gateway. */
 int gateway_apply(const char *ifname, json_t *cfg);
+/*
+ * The pure half of gateway_apply (no kernel): CONFIG's "gateway" and "acl"
+ * sections as the nftables batch for interface ifname (nat_render). 0 with
+ * *out (free with nat_batch_free), or 0 with *out NULL when CONFIG gives
+ * this host no role (gateway_apply then removes the table); or -EINVAL /
+ * -EOPNOTSUPP / -ENOMEM with a one-line message in err.
+ */
+struct nat_batch;
+int gateway_render(json_t *cfg, const char *ifname, struct nat_batch **out, char *err, size_t errlen);
 
 /* cmd.c: loads the state and settles which interface it drives. Prints errors. */
 int agent_load(const struct agent_opts *o, struct agent_state *st);

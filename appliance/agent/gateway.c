@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +40,15 @@ static void gw_parse_free(struct gw_parse *g)
 	free(g->relayed);
 }
 
+/*
+ * A list that cannot be read must not become "none" (no filter, no scope):
+ * absent or null is an empty list, anything else but an array is an error.
+ */
+static bool is_list(json_t *v)
+{
+	return !v || json_is_null(v) || json_is_array(v);
+}
+
 /* The prefixes of one side of an ACL rule, appended to g->acl_pfx. */
 static int parse_acl_side(struct gw_parse *g, json_t *arr, const struct mg_prefix **out, size_t *n)
 {
@@ -47,6 +57,9 @@ static int parse_acl_side(struct gw_parse *g, json_t *arr, const struct mg_prefi
 
 	*out = &g->acl_pfx[g->n_acl_pfx];
 	*n = 0;
+	/* "src": "10.0.0.0/8" is not "any source". */
+	if (!is_list(arr))
+		return -EINVAL;
 	json_array_foreach(arr, i, v) {
 		if (mg_prefix_parse(json_string_value(v), &g->acl_pfx[g->n_acl_pfx]) < 0)
 			return -EINVAL;
@@ -78,6 +91,8 @@ static int parse_acl(json_t *acl, struct gw_parse *g)
 	size_t i, total = 0;
 	json_t *v;
 
+	if (!is_list(acl))
+		return -EINVAL;
 	json_array_foreach(acl, i, v)
 		total += json_array_size(json_object_get(v, "src")) + json_array_size(json_object_get(v, "dst"));
 	g->acl = calloc(json_array_size(acl) + 1, sizeof(*g->acl));
@@ -136,6 +151,8 @@ static int parse_gateway(json_t *gw, struct gw_parse *g)
 	json_t *v, *d;
 
 	memset(g, 0, sizeof(*g));
+	if ((gw && !json_is_null(gw) && !json_is_object(gw)) || !is_list(egress) || !is_list(clients))
+		return -EINVAL;
 	g->egress = calloc(json_array_size(egress) + 1, sizeof(*g->egress));
 	/* A client with an IPv6 address is two entries with the same destinations. */
 	g->clients = calloc(2 * json_array_size(clients) + 1, sizeof(*g->clients));
@@ -160,6 +177,9 @@ static int parse_gateway(json_t *gw, struct gw_parse *g)
 		const struct mg_prefix *first[2];
 		size_t n[2] = { 0, 0 }, f;
 
+		/* A client that cannot be read must not go unfiltered. */
+		if (!json_is_object(v) || !is_list(json_object_get(v, "allowed_destinations")))
+			return -EINVAL;
 		for (f = 0; f < 2; f++) {
 			first[f] = &g->dsts[g->n_dsts];
 			json_array_foreach(json_object_get(v, "allowed_destinations"), k, d) {
@@ -177,8 +197,11 @@ static int parse_gateway(json_t *gw, struct gw_parse *g)
 			struct nat_client *c = &g->clients[g->n_clients];
 			json_t *a = json_object_get(v, keys[k]);
 
-			if (!json_is_string(a))
+			if (!json_is_string(a)) {
+				if (a && !json_is_null(a))
+					return -EINVAL;
 				continue;
+			}
 			if (mg_prefix_parse(json_string_value(a), &c->addr) < 0)
 				return -EINVAL;
 			f = c->addr.ip.family == AF_INET ? 0 : 1;
@@ -217,25 +240,74 @@ static int parse_relayed(json_t *gw, struct gw_parse *g)
 	return 0;
 }
 
-int gateway_apply(const char *ifname, json_t *cfg)
+/*
+ * The whole CONFIG: the gateway section, then acl, then relayed. g is
+ * always initialised (gw_parse_free it, whatever the result).
+ */
+static int gw_parse_config(json_t *cfg, struct gw_parse *g)
 {
 	json_t *gw = json_object_get(cfg, "gateway");
+	int ret;
+
+	ret = parse_gateway(gw, g);
+	if (ret == 0)
+		ret = parse_acl(json_object_get(cfg, "acl"), g);
+	if (ret == 0)
+		ret = parse_relayed(gw, g);
+	return ret;
+}
+
+static bool gw_has_role(const struct gw_parse *g)
+{
+	return g->n_egress || g->n_clients || g->n_acl || g->n_relayed;
+}
+
+static struct nat_state gw_state(const struct gw_parse *g, const char *ifname)
+{
+	return (struct nat_state){
+		.ifname = ifname, .egress = g->egress, .n_egress = g->n_egress,
+		.clients = g->clients, .n_clients = g->n_clients,
+		.acl = g->acl, .n_acl = g->n_acl,
+		.relayed = g->relayed, .n_relayed = g->n_relayed,
+	};
+}
+
+int gateway_render(json_t *cfg, const char *ifname, struct nat_batch **out, char *err, size_t errlen)
+{
+	struct gw_parse g;
+	struct nat_state s;
+	int ret;
+
+	*out = NULL;
+	if (err && errlen)
+		*err = '\0';
+	ret = gw_parse_config(cfg, &g);
+	if (ret < 0) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s", ret == -ENOMEM ? "out of memory" :
+				 "the gateway or acl section of the configuration is malformed");
+	} else if (gw_has_role(&g)) {
+		s = gw_state(&g, ifname);
+		ret = nat_render(&s, out, err, errlen);
+	}
+	gw_parse_free(&g);
+	return ret;
+}
+
+int gateway_apply(const char *ifname, json_t *cfg)
+{
 	struct gw_parse g;
 	struct nat_state s;
 	char err[512];
 	bool changed = false;
 	int ret;
 
-	ret = parse_gateway(gw, &g);
-	if (ret == 0)
-		ret = parse_acl(json_object_get(cfg, "acl"), &g);
-	if (ret == 0)
-		ret = parse_relayed(gw, &g);
+	ret = gw_parse_config(cfg, &g);
 	if (ret < 0) {
 		log_warnx("%s: the gateway or acl section of the configuration is malformed", ifname);
 		goto out;
 	}
-	if (!g.n_egress && !g.n_clients && !g.n_acl && !g.n_relayed) {
+	if (!gw_has_role(&g)) {
 		/* No role: nothing of ours stays in the firewall. */
 		ret = nat_remove();
 		if (ret < 0)
@@ -250,12 +322,8 @@ int gateway_apply(const char *ifname, json_t *cfg)
 	if (changed)
 		log_info("enabled %s%s%s forwarding for the gateway role", g.v4 ? "IPv4" : "",
 			 g.v4 && g.v6 ? " and " : "", g.v6 ? "IPv6" : "");
-	s = (struct nat_state){
-		.ifname = ifname, .egress = g.egress, .n_egress = g.n_egress,
-		.clients = g.clients, .n_clients = g.n_clients,
-		.acl = g.acl, .n_acl = g.n_acl,
-		.relayed = g.relayed, .n_relayed = g.n_relayed,
-	};
+	/* nat_render (what gateway_render does), then the batch to the kernel. */
+	s = gw_state(&g, ifname);
 	ret = nat_apply(&s, err, sizeof(err));
 	if (ret < 0)
 		log_warnx("cannot apply the gateway firewall: %s", err);

@@ -23,7 +23,8 @@ else
 FQ := @
 endif
 
-FUZZ_TARGETS := json_body cidr names enrollment_token mqtt_update uapi_reply netlink_reply extclient_conf
+FUZZ_TARGETS := json_body cidr names enrollment_token mqtt_update uapi_reply netlink_reply extclient_conf \
+		gateway_config
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 
 # The project's code, as archives. main.c files are programs, not library.

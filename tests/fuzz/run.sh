@@ -19,7 +19,7 @@ cd "$(dirname "$0")/../.." || exit 1
 FUZZ_BUILD=${FUZZ_BUILD:-build/fuzz}
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 FUZZ_FLAGS=${FUZZ_FLAGS:-}
-ALL="json_body cidr names enrollment_token mqtt_update uapi_reply netlink_reply extclient_conf"
+ALL="json_body cidr names enrollment_token mqtt_update uapi_reply netlink_reply extclient_conf gateway_config"
 [ $# -gt 0 ] && ALL="$*"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/meshgate-fuzz.XXXXXX") || exit 1
