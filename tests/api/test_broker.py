@@ -2,6 +2,8 @@
 per-host accounts that read only their own topic, delta messages on join,
 change and leave, credential rotation, and check-ins."""
 
+import sqlite3
+
 from broker_harness import Broker, Subscriber
 from harness import assert_error, check, eq, random_pubkey, setup_module, start_server, teardown_module, test
 
@@ -113,6 +115,18 @@ def checkin_marks_online_and_port_change_reaches_peers():
         eq([p["public_key"] for p in m["peers_upsert"]], [b["host"]["public_key"]], "moved peer")
         # endpoint_override is set, so the override stays the endpoint
         eq(m["peers_upsert"][0]["endpoint"], "192.0.2.10:51821", "endpoint override kept")
+        # Missed check-ins: 91 s after the last one the host and its nodes read offline
+        # (the window is 90 s; the clock is moved in the database rather than waited for).
+        db = sqlite3.connect(S.db_path, timeout=5)
+        with db:
+            db.execute("UPDATE hosts SET last_checkin = last_checkin - 91 WHERE id = ?", (b["host"]["id"],))
+        db.close()
+        eq(S.admin("GET", "/hosts/%d" % b["host"]["id"], 200)["online"], False, "offline after 91 s")
+        nodes = [n for n in S.admin("GET", "/networks/mq/nodes", 200) if n["host_id"] == b["host"]["id"]]
+        eq([n["online"] for n in nodes], [False], "its node reads offline too")
+        S.call("POST", "/hosts/self/checkin", 200, {"listen_port": 51999, "revision": r["revision"]},
+               token=b["host_token"])
+        eq(S.admin("GET", "/hosts/%d" % b["host"]["id"], 200)["online"], True, "online again after a check-in")
     finally:
         sub.stop()
 
