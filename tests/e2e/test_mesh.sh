@@ -10,6 +10,8 @@
 #      restarted with its interface gone comes back from its state file;
 #      server and broker restarted: every agent's revision equals the server's;
 #   6. a wrong / malformed / expired / used-up token: clear error, nothing left.
+#   7. meshgate pull restores a peer removed by hand; meshgate uninstall removes
+#      the interface, the state and the host (the others drop it) and its daemon stops.
 # Prints "ok - ..." / "not ok - ..." lines; exit 1 when anything failed.
 
 set -u
@@ -302,6 +304,24 @@ else
 	not_ok "expired token: create a key that expires in 2 s"
 fi
 bad_join used-up "$TOKEN" "no uses left" 4
+
+# --- 7. meshgate pull and uninstall ----------------------------------------------------------
+
+pulled() { grep -q "revision [0-9][0-9]*, [0-9][0-9]* peer" <<<"$1"; }
+nsx n3 wg set "$(ifname n3)" peer "${PK[n1]}" remove
+check "pull: n1's peer removed from n3 by hand" lacks_peer n3 "${PK[n1]}"
+out=$(agent n3 pull 2>&1)
+check "pull: meshgate pull on n3 fetches the configuration ($out)" pulled "$out"
+check "pull: n3 has n1 as a peer again" has_peer n3 "${PK[n1]}"
+check_within "pull: ping n3 -> n1 over the mesh (IPv4)" 5 mesh_ping n3 "${M4[n1]}"
+
+out=$(agent n3 uninstall 2>&1)
+check "uninstall: meshgate uninstall on n3 exits 0 ($out)" test $? -eq 0
+check_within "uninstall: n3's interface and UAPI socket are gone" 5 if_gone n3
+check "uninstall: n3's state is gone" test ! -e "$(state_dir n3)/state.json"
+check_within "uninstall: n3's running daemon stops" 10 daemon_gone n3
+check_within "uninstall: the server let n3 go, so n1 and n2 drop it" 5 all_lack_peer "${PK[n3]}" n1 n2
+OLD=(n1 n2)	# n3's daemon is gone
 
 # --- shutdown: clean exits, no sanitizer reports ------------------------------------------
 
