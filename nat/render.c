@@ -470,31 +470,49 @@ static int add_set(struct render *r, const char *name, uint32_t id, int family,
 	return elems_flush(&e);
 }
 
+/*
+ * An interval set NAME of the prefixes of `family` among p[0..n), sorted and
+ * merged; *id is its set id, or 0 (and no set) when there are none.
+ */
+static int add_prefix_set(struct render *r, const char *name, int family, const struct mg_prefix *p, size_t n,
+			  uint32_t *id)
+{
+	struct nat_ival *iv;
+	size_t i, m = 0;
+	int ret;
+
+	*id = 0;
+	if (!n)
+		return 0;
+	iv = calloc(n, sizeof(*iv));
+	if (!iv)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		if (p[i].ip.family == family)
+			nat_ival_from_prefix(&iv[m++], &p[i]);
+	ret = 0;
+	if (m) {
+		qsort(iv, m, sizeof(*iv), nat_ival_cmp);
+		m = nat_ival_merge(iv, m, family == AF_INET ? 4 : 16);
+		*id = r->next_id++;
+		ret = add_set(r, name, *id, family, iv, m);
+	}
+	free(iv);
+	return ret;
+}
+
 static int add_client_sets(struct render *r)
 {
 	const struct nat_state *s = r->s;
-	struct nat_ival *iv;
 	char name[32];
-	size_t i, j, n, alen;
+	uint32_t id;
 	int ret;
 
-	for (i = 0; i < s->n_clients; i++) {
+	for (size_t i = 0; i < s->n_clients; i++) {
 		const struct nat_client *c = &s->clients[i];
 
-		if (!c->n_allowed)
-			continue;
-		iv = calloc(c->n_allowed, sizeof(*iv));
-		if (!iv)
-			return -ENOMEM;
-		for (j = 0; j < c->n_allowed; j++)
-			nat_ival_from_prefix(&iv[j], &c->allowed[j]);
-		alen = c->addr.ip.family == AF_INET ? 4 : 16;
-		qsort(iv, c->n_allowed, sizeof(*iv), nat_ival_cmp);
-		n = nat_ival_merge(iv, c->n_allowed, alen);
 		snprintf(name, sizeof(name), "client_%zu", i);
-		ret = add_set(r, name, r->next_id++, c->addr.ip.family, iv, n);
-		free(iv);
-		if (ret < 0)
+		if ((ret = add_prefix_set(r, name, c->addr.ip.family, c->allowed, c->n_allowed, &id)) < 0)
 			return ret;
 	}
 	return 0;
@@ -540,32 +558,25 @@ static int rb_finish(struct render *r, struct nat_rb *b, int chain, const char *
 /* --- relays ----------------------------------------------------------------- */
 
 /* relayed4 / relayed6: what this host forwards for the nodes it relays. */
+/* A rule of chain (enum chain_idx) matching only iifname or oifname (key) GW. */
+static int add_ifname_rule(struct render *r, int chain, uint32_t key, uint32_t verdict, const char *comment)
+{
+	struct nat_rb b;
+
+	nat_rb_start(&b, chain_names[chain], comment);
+	nat_rb_ifname(&b, key, r->s->ifname);
+	nat_rb_counter(&b);
+	nat_rb_verdict(&b, verdict);
+	return rb_finish(r, &b, chain, comment);
+}
+
 static int add_relay_sets(struct render *r)
 {
-	const struct nat_state *s = r->s;
-	struct nat_ival *iv;
-	size_t f, i, n;
 	int ret = 0;
 
-	if (!s->n_relayed)
-		return 0;
-	iv = calloc(s->n_relayed, sizeof(*iv));
-	if (!iv)
-		return -ENOMEM;
-	for (f = 0; f < 2 && ret == 0; f++) {
-		int fam = f ? AF_INET6 : AF_INET;
-
-		for (i = n = 0; i < s->n_relayed; i++)
-			if (s->relayed[i].ip.family == fam)
-				nat_ival_from_prefix(&iv[n++], &s->relayed[i]);
-		if (!n)
-			continue;
-		qsort(iv, n, sizeof(*iv), nat_ival_cmp);
-		n = nat_ival_merge(iv, n, f ? 16 : 4);
-		r->relay_ids[f] = r->next_id++;
-		ret = add_set(r, f ? "relayed6" : "relayed4", r->relay_ids[f], fam, iv, n);
-	}
-	free(iv);
+	for (size_t f = 0; f < 2 && ret == 0; f++)
+		ret = add_prefix_set(r, f ? "relayed6" : "relayed4", f ? AF_INET6 : AF_INET, r->s->relayed,
+				     r->s->n_relayed, &r->relay_ids[f]);
 	return ret;
 }
 
@@ -727,18 +738,10 @@ static int add_rules(struct render *r)
 	 * opened, not from outside into the mesh unless it is a reply.
 	 */
 	snprintf(comment, sizeof(comment), "from %s: nothing else", gw);
-	nat_rb_start(&b, "forward", comment);
-	nat_rb_ifname(&b, NFT_META_IIFNAME, gw);
-	nat_rb_counter(&b);
-	nat_rb_verdict(&b, NF_DROP);
-	if ((ret = rb_finish(r, &b, 0, comment)) < 0)
+	if ((ret = add_ifname_rule(r, CH_FORWARD, NFT_META_IIFNAME, NF_DROP, comment)) < 0)
 		return ret;
 	snprintf(comment, sizeof(comment), "into %s: nothing else", gw);
-	nat_rb_start(&b, "forward", comment);
-	nat_rb_ifname(&b, NFT_META_OIFNAME, gw);
-	nat_rb_counter(&b);
-	nat_rb_verdict(&b, NF_DROP);
-	return rb_finish(r, &b, 0, comment);
+	return add_ifname_rule(r, CH_FORWARD, NFT_META_OIFNAME, NF_DROP, comment);
 }
 
 /* --- access control ------------------------------------------------------ */
@@ -747,27 +750,10 @@ static int add_rules(struct render *r)
 static int add_acl_set(struct render *r, size_t k, bool dst, uint32_t *id)
 {
 	const struct nat_acl_rule *a = &r->s->acl[k];
-	const struct mg_prefix *p = dst ? a->dst : a->src;
-	size_t n = dst ? a->n_dst : a->n_src, i, alen = a->family == AF_INET ? 4 : 16;
-	struct nat_ival *iv;
 	char name[32];
-	int ret;
 
-	*id = 0;
-	if (!n)
-		return 0;
-	iv = calloc(n, sizeof(*iv));
-	if (!iv)
-		return -ENOMEM;
-	for (i = 0; i < n; i++)
-		nat_ival_from_prefix(&iv[i], &p[i]);
-	qsort(iv, n, sizeof(*iv), nat_ival_cmp);
-	n = nat_ival_merge(iv, n, alen);
 	snprintf(name, sizeof(name), "acl_%zu_%s", k, dst ? "dst" : "src");
-	*id = r->next_id++;
-	ret = add_set(r, name, *id, a->family, iv, n);
-	free(iv);
-	return ret;
+	return add_prefix_set(r, name, a->family, dst ? a->dst : a->src, dst ? a->n_dst : a->n_src, id);
 }
 
 static int add_acl_sets(struct render *r)
@@ -811,14 +797,9 @@ static int add_acl_replies(struct render *r, int chain)
 static int add_acl_back_into_mesh(struct render *r)
 {
 	char comment[128];
-	struct nat_rb b;
 
 	snprintf(comment, sizeof(comment), "back into %s: not an egress", r->s->ifname);
-	nat_rb_start(&b, "acl_forward", comment);
-	nat_rb_ifname(&b, NFT_META_OIFNAME, r->s->ifname);
-	nat_rb_counter(&b);
-	nat_rb_verdict(&b, NF_ACCEPT);
-	return rb_finish(r, &b, CH_ACL_FORWARD, comment);
+	return add_ifname_rule(r, CH_ACL_FORWARD, NFT_META_OIFNAME, NF_ACCEPT, comment);
 }
 
 static int add_acl_rule(struct render *r, size_t k)
