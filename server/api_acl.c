@@ -239,7 +239,6 @@ void handle_acl_rule_create(struct request *req)
 	struct selector src, dst;
 	int64_t net = 0, id = 0, pfrom = 0, pto = 0;
 	char policy[8];
-	struct store_stmt *s;
 	int ret;
 
 	body = request_json(req, fields);
@@ -279,12 +278,8 @@ void handle_acl_rule_create(struct request *req)
 	if (ret == STORE_OK)
 		ret = audit(req, "acl.create", req->params[0], "rule=%lld %s %s:%s -> %s:%s %s%s%s", (long long)id, action,
 			    src.kind, src.canon, dst.kind, dst.canon, proto, ports ? "/" : "", ports ? ports : "");
-	if (ret == STORE_OK && store_query(st, &s, "SELECT " RULE_COLS " FROM acl_rules WHERE id = ?", "i", id) ==
-	    STORE_OK) {
-		if (store_step(s) == STORE_ROW)
-			rule = rule_json(st, s);
-		store_finalize(s);
-	}
+	if (ret == STORE_OK)
+		rule = row_json_by_id(st, rule_json, "SELECT " RULE_COLS " FROM acl_rules WHERE id = ?", id);
 	ret = changeset_commit(&cs, ret);
 	if (ret != STORE_OK || !rule) {
 		json_decref(rule);

@@ -62,15 +62,7 @@ static json_t *host_json(struct store *st, struct store_stmt *h)
 
 static json_t *host_by_id(struct store *st, int64_t id)
 {
-	struct store_stmt *s;
-	json_t *host = NULL;
-
-	if (store_query(st, &s, "SELECT " HOST_COLS " FROM hosts WHERE id = ?", "i", id) == STORE_OK) {
-		if (store_step(s) == STORE_ROW)
-			host = host_json(st, s);
-		store_finalize(s);
-	}
-	return host;
+	return row_json_by_id(st, host_json, "SELECT " HOST_COLS " FROM hosts WHERE id = ?", id);
 }
 
 #define NODE_SELECT "SELECT net.name, h.id, h.name, n.address, n.address6, n.connected, n.created_at," \

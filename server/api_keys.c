@@ -75,7 +75,6 @@ void handle_keys_create(struct request *req)
 	};
 	char key[MG_TOKEN_LEN], hash[MG_HASH_HEX_LEN], err[256];
 	char *token = NULL;
-	struct store_stmt *s;
 	size_t i;
 	json_t *v;
 	int ret;
@@ -158,12 +157,8 @@ void handle_keys_create(struct request *req)
 		ret = audit(req, "key.create", target, "networks=%zu uses=%s", json_array_size(networks),
 			    has_uses ? "limited" : "unlimited");
 	}
-	if (ret == STORE_OK && store_query(st, &s, "SELECT " KEY_COLS " FROM enrollment_keys WHERE id = ?", "i", id) ==
-	    STORE_OK) {
-		if (store_step(s) == STORE_ROW)
-			result = key_json(st, s);
-		store_finalize(s);
-	}
+	if (ret == STORE_OK)
+		result = row_json_by_id(st, key_json, "SELECT " KEY_COLS " FROM enrollment_keys WHERE id = ?", id);
 	ret = store_finish(st, ret);
 	token = enrollment_token(req->srv->public_url, key);
 	if (ret != STORE_OK || !result || !token) {

@@ -502,7 +502,6 @@ void handle_dns_create(struct request *req)
 	struct changeset cs = { .srv = req->srv };
 	char rel[256], ip[MG_IP_STRLEN];
 	json_t *body, *entry = NULL;
-	struct store_stmt *s;
 	int64_t net = 0, id = 0;
 	bool found = false, taken = false;
 	struct mg_ip addr;
@@ -542,13 +541,11 @@ void handle_dns_create(struct request *req)
 	if (ret == STORE_OK)
 		ret = audit(req, "dns.create", req->params[0], "id=%lld name=%s.%s address=%s", (long long)id, rel,
 			    req->params[0], ip);
-	if (ret == STORE_OK && (ret = store_query(st, &s, "SELECT " ENTRY_COLS " FROM dns_entries e"
-						  " JOIN networks n ON n.id = e.network_id WHERE e.id = ?", "i", id)) ==
-	    STORE_OK) {
-		if (store_step(s) == STORE_ROW)
-			entry = entry_json(st, s);
-		store_finalize(s);
-	}
+	if (ret == STORE_OK)
+		entry = row_json_by_id(st, entry_json, "SELECT " ENTRY_COLS " FROM dns_entries e"
+				       " JOIN networks n ON n.id = e.network_id WHERE e.id = ?", id);
+	if (ret == STORE_OK && !entry)
+		ret = STORE_ERR;	/* as before: a failed read-back rolls the entry back */
 	ret = changeset_commit(&cs, ret);
 	if (ret != STORE_OK || !entry) {
 		json_decref(entry);

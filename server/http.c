@@ -74,6 +74,19 @@ void reply_empty(struct request *req, unsigned status)
 	req->status = status;
 }
 
+json_t *row_json_by_id(struct store *st, row_json_fn row_json, const char *sql, int64_t id)
+{
+	struct store_stmt *s;
+	json_t *out = NULL;
+
+	if (store_query(st, &s, sql, "i", id) == STORE_OK) {
+		if (store_step(s) == STORE_ROW)
+			out = row_json(st, s);
+		store_finalize(s);
+	}
+	return out;
+}
+
 void reply_rows(struct request *req, row_json_fn row_json, const char *what, const char *sql, const char *types,
 		...)
 {

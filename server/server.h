@@ -114,6 +114,8 @@ typedef json_t *(*row_json_fn)(struct store *st, struct store_stmt *s);
  */
 void reply_rows(struct request *req, row_json_fn row_json, const char *what, const char *sql, const char *types,
 		...);
+/* The row that sql (one integer parameter: id) finds, as row_json makes it; NULL when none or on error. */
+json_t *row_json_by_id(struct store *st, row_json_fn row_json, const char *sql, int64_t id);
 /* Map a store error to 409 (constraint), 503 (busy/full) or 500. */
 void reply_store_error(struct request *req, int err, const char *what);
 /* Parse the body as an object with fields; on error replies 400/415 and returns NULL. */
