@@ -146,7 +146,7 @@ int cmd_acl(struct ctl *c, int argc, char **argv, int start)
 {
 	static const char *const subs[] = { "show", "policy", "add", "delete", NULL };
 	const char *sub, *net, *arg = NULL;
-	char *path = NULL, *esc = NULL, *suffix = NULL;
+	char *path = NULL;
 	json_t *body = NULL;
 	struct args a;
 	int ret;
@@ -191,15 +191,11 @@ int cmd_acl(struct ctl *c, int argc, char **argv, int start)
 		path = api_path("networks", net, "/acl/rules");
 		ret = run_send(c, "POST", path, body, NULL);
 	} else {
-		esc = url_escape(arg);
-		suffix = xasprintf("/acl/rules/%s", esc);
-		path = api_path("networks", net, suffix);
+		path = api_item_path("networks", net, "acl/rules", arg, NULL);
 		ret = run_delete(c, path, "rule", arg);
 	}
 out:
 	json_decref(body);
-	free(suffix);
-	free(esc);
 	free(path);
 	return ret;
 }

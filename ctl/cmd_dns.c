@@ -19,7 +19,7 @@ int cmd_dns(struct ctl *c, int argc, char **argv, int start)
 {
 	static const char *const subs[] = { "list", "add", "delete", NULL };
 	const char *sub, *net, *name = NULL, *addr = NULL, *id = NULL;
-	char *path = NULL, *esc = NULL, *suffix = NULL;
+	char *path = NULL;
 	json_t *body = NULL;
 	struct mg_ip ip;
 	struct args a;
@@ -60,15 +60,11 @@ int cmd_dns(struct ctl *c, int argc, char **argv, int start)
 		path = api_path("networks", net, "/dns");
 		ret = run_send(c, "POST", path, body, NULL);
 	} else {
-		esc = url_escape(id);
-		suffix = xasprintf("/dns/%s", esc);
-		path = api_path("networks", net, suffix);
+		path = api_item_path("networks", net, "dns", id, NULL);
 		ret = run_delete(c, path, "DNS entry", id);
 	}
 out:
 	json_decref(body);
-	free(suffix);
-	free(esc);
 	free(path);
 	return ret;
 }

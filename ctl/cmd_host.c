@@ -287,7 +287,7 @@ int cmd_node(struct ctl *c, int argc, char **argv, int start)
 	static const char *const subs[] = { "list", "show", "delete", "egress", "ingress", "relay", "unrelay", "dns",
 					    NULL };
 	const char *sub, *net, *host = NULL;
-	char *path = NULL, *esc = NULL, *what = NULL;
+	char *path = NULL, *what = NULL;
 	bool gateway, remove = false;
 	json_t *body = NULL;
 	struct args a;
@@ -331,9 +331,8 @@ int cmd_node(struct ctl *c, int argc, char **argv, int start)
 		ret = run_get(c, path, node_cols);
 		goto out;
 	}
-	esc = url_escape(host);
-	what = xasprintf("/nodes/%s%s%s", esc, gateway ? "/" : "", gateway ? sub : "");
-	path = api_path("networks", net, what);
+	what = gateway ? xasprintf("/%s", sub) : NULL;
+	path = api_item_path("networks", net, "nodes", host, what);
 	free(what);
 	what = NULL;
 	if (!strcmp(sub, "show")) {
@@ -349,7 +348,6 @@ int cmd_node(struct ctl *c, int argc, char **argv, int start)
 	}
 out:
 	json_decref(body);
-	free(esc);
 	free(path);
 	return ret;
 }

@@ -140,6 +140,8 @@ char *url_escape(const char *s);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Path "/api/v1/<prefix>/<escaped seg>[<suffix>]". Caller frees. */
 char *api_path(const char *prefix, const char *seg, const char *suffix);
+/* Path "/api/v1/<prefix>/<escaped seg>/<sub>/<escaped item>[<suffix>]", e.g. a node or a rule of a network. */
+char *api_item_path(const char *prefix, const char *seg, const char *sub, const char *item, const char *suffix);
 
 /* output.c */
 enum col_kind {

@@ -69,6 +69,17 @@ char *api_path(const char *prefix, const char *seg, const char *suffix)
 	return p;
 }
 
+char *api_item_path(const char *prefix, const char *seg, const char *sub, const char *item, const char *suffix)
+{
+	char *e = url_escape(item), *tail, *p;
+
+	tail = xasprintf("/%s/%s%s", sub, e, suffix ? suffix : "");
+	p = api_path(prefix, seg, tail);
+	free(tail);
+	free(e);
+	return p;
+}
+
 /* Response bodies may carry secrets (a .conf): wiped before they are freed. */
 static void buf_free(struct buf *b)
 {
