@@ -40,6 +40,36 @@ def meshgatectl_path():
     return os.path.abspath(os.environ.get("MESHGATECTL") or os.path.join(ROOT, "build", "meshgatectl"))
 
 
+def ctl_env(server):
+    """The environment meshgatectl runs in for a test: its own HOME and config
+    under the server's directory, the server's URL, no MESHGATE_* from outside
+    and no proxies."""
+    home = os.path.join(server.dir, "home")
+    os.mkdir(home, 0o700)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MESHGATE_")}
+    env.update({"HOME": home, "MESHGATE_CONFIG": os.path.join(server.dir, "ctl", "ctl.json"),
+                "MESHGATE_SERVER": server.url, "NO_PROXY": "*", "no_proxy": "*"})
+    for k in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
+        env.pop(k, None)
+    return env
+
+
+def run_ctl(ctl_path, base_env, args, env=None, expect=0):
+    """Runs meshgatectl; expect 0 (success), another int (that exit code) or
+    None (any). Returns the CompletedProcess with text stdout and stderr, the
+    raw stdout bytes in .out."""
+    e = dict(base_env)
+    e.update(env or {})
+    p = subprocess.run([ctl_path] + [str(a) for a in args], env=e, capture_output=True, timeout=20)
+    p.out = p.stdout
+    p.stdout = p.stdout.decode("utf-8", "replace")
+    p.stderr = p.stderr.decode("utf-8", "replace")
+    if expect is not None and p.returncode != expect:
+        raise AssertionError("meshgatectl %s: exit %s (expected %s)\nstdout: %s\nstderr: %s" % (
+            " ".join(map(str, args)), p.returncode, expect, p.stdout[-2000:], p.stderr[-2000:]))
+    return p
+
+
 class Skip(Exception):
     """Raise to report a test as skipped."""
 

@@ -5,7 +5,7 @@ import json
 import os
 import subprocess
 
-from harness import (Skip, check, eq, meshgatectl_path, random_pubkey, setup_module,
+from harness import (Skip, ctl_env, check, eq, meshgatectl_path, random_pubkey, setup_module,
                      start_server, test)
 
 S = None
@@ -21,14 +21,7 @@ def start():
     if not os.access(CTL, os.X_OK):
         raise Skip("meshgatectl not found at %s" % CTL)
     S = start_server()
-    home = os.path.join(S.dir, "home")
-    os.mkdir(home, 0o700)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MESHGATE_")}
-    env.update({"HOME": home, "MESHGATE_CONFIG": os.path.join(S.dir, "ctl", "ctl.json"),
-                "MESHGATE_SERVER": S.url, "NO_PROXY": "*", "no_proxy": "*"})
-    for k in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
-        env.pop(k, None)
-    ENV.update(env)
+    ENV.update(ctl_env(S))
 
 
 def ctl(*args, env=None, stdin=None, expect=0):

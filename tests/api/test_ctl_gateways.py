@@ -9,7 +9,7 @@ import shutil
 import stat
 import subprocess
 
-from harness import (Skip, check, eq, meshgatectl_path, random_pubkey, setup_module,
+from harness import (Skip, ctl_env, run_ctl, check, eq, meshgatectl_path, random_pubkey, setup_module,
                      start_server, test)
 
 S = None
@@ -28,14 +28,7 @@ def start():
     if not os.access(CTL, os.X_OK):
         raise Skip("meshgatectl not found at %s" % CTL)
     S = start_server()
-    home = os.path.join(S.dir, "home")
-    os.mkdir(home, 0o700)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MESHGATE_")}
-    env.update({"HOME": home, "MESHGATE_CONFIG": os.path.join(S.dir, "ctl", "ctl.json"),
-                "MESHGATE_SERVER": S.url, "NO_PROXY": "*", "no_proxy": "*"})
-    for k in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
-        env.pop(k, None)
-    ENV.update(env)
+    ENV.update(ctl_env(S))
     S.setup("admin", PW)
     ctl("login", "admin", env={"MESHGATE_PASSWORD": PW})
     ctl("network", "create", NET, "--ipv4", V4, "--ipv6", V6)
@@ -50,18 +43,7 @@ def start():
 
 
 def ctl(*args, env=None, expect=0):
-    """Runs meshgatectl; expect 0 (success), another int (that exit code) or
-    None (any). Returns the CompletedProcess, stdout as bytes in .out."""
-    e = dict(ENV)
-    e.update(env or {})
-    p = subprocess.run([CTL] + [str(a) for a in args], env=e, capture_output=True, timeout=20)
-    p.out = p.stdout
-    p.stdout = p.stdout.decode("utf-8", "replace")
-    p.stderr = p.stderr.decode("utf-8", "replace")
-    if expect is not None and p.returncode != expect:
-        raise AssertionError("meshgatectl %s: exit %s (expected %s)\nstdout: %s\nstderr: %s" % (
-            " ".join(map(str, args)), p.returncode, expect, p.stdout[-2000:], p.stderr[-2000:]))
-    return p
+    return run_ctl(CTL, ENV, args, env=env, expect=expect)
 
 
 def ctl_json(*args):
