@@ -76,7 +76,9 @@ now_ms() {
 }
 
 # wait_for DESC TIMEOUT CMD...: polls CMD until it succeeds, at most TIMEOUT
-# seconds (fractions allowed) and at most TIMEOUT*10+1 tries.
+# seconds (fractions allowed) and at most TIMEOUT*10+1 tries. With E2E_TIMES
+# set to a file, each success appends how long it took: a check that needs
+# most of its bound shows up there before it turns flaky.
 wait_for() {
 	local desc=$1 timeout=$2 start deadline tries max
 	shift 2
@@ -86,7 +88,10 @@ wait_for() {
 	tries=0
 	while :; do
 		tries=$((tries + 1))
-		"$@" && return 0
+		if "$@"; then
+			[ -z "${E2E_TIMES:-}" ] || echo "$(($(now_ms) - start)) ms of ${timeout} s: $desc" >>"$E2E_TIMES"
+			return 0
+		fi
 		if [ "$(now_ms)" -ge "$deadline" ] || [ "$tries" -ge "$max" ]; then
 			echo "# timed out after ${timeout}s waiting for: $desc" >&2
 			return 1
@@ -376,6 +381,15 @@ mesh_ip() {
 }
 
 # mesh_ping FROM TO_ADDR: one echo, 1 s deadline.
+#
+# HANDSHAKE_WAIT (seconds) is what a check gives the first packets over a
+# tunnel that was just configured. Both ends turn persistent keepalive on
+# when they add each other, so both send a handshake initiation at once;
+# when the two cross, each end answers the other's and then drops the answer
+# to its own, and WireGuard tries again only after REKEY_TIMEOUT (5 s plus up
+# to 1/3 s of jitter). One retry, a 1 s echo and slack for a loaded machine.
+# (Measured in the ACL lab: about one first ping in eight took 5 s.)
+HANDSHAKE_WAIT=12
 mesh_ping() { nsx "$1" ping -c 1 -W 1 -n "$2" >/dev/null 2>&1; }
 
 if_exists() { nsx "$1" ip link show "$(ifname "$1")" >/dev/null 2>&1; }

@@ -40,7 +40,7 @@ lab_init
 
 lab_up 1 2 3 || fatal "lab: namespaces, veth links and routes"
 ok "lab: ${P}wan router, ${P}srv, ${P}n1..${P}n3"
-check_within "lab: n1 reaches the server over the wan" 5 mesh_ping n1 "$SRV_IP" ||
+check_within "lab: n1 reaches the server over the wan" "$HANDSHAKE_WAIT" mesh_ping n1 "$SRV_IP" ||
 	fatal "lab: no route through the wan"
 
 broker_setup || fatal "broker: tools/broker-setup.sh"
@@ -135,8 +135,8 @@ ALLOW12=$(add_rule n1 n2 allow)
 check "allow rule n1 <-> n2 created (id '$ALLOW12')" is_id "$ALLOW12"
 within2 "allow n1 <-> n2: n1's only peer is n2" "$t0" peers_are n1 n2
 within2 "allow n1 <-> n2: n2's only peer is n1" "$t0" peers_are n2 n1
-check_within "allow n1 <-> n2: ping n1 -> n2 over the mesh (IPv4 ${M4[n2]})" 5 mesh_ping n1 "${M4[n2]}"
-check_within "allow n1 <-> n2: ping n2 -> n1 over the mesh (IPv4 ${M4[n1]})" 5 mesh_ping n2 "${M4[n1]}"
+check_within "allow n1 <-> n2: ping n1 -> n2 over the mesh (IPv4 ${M4[n2]})" "$HANDSHAKE_WAIT" mesh_ping n1 "${M4[n2]}"
+check_within "allow n1 <-> n2: ping n2 -> n1 over the mesh (IPv4 ${M4[n1]})" "$HANDSHAKE_WAIT" mesh_ping n2 "${M4[n1]}"
 check "allow n1 <-> n2: n3 still has no peer" no_peers n3 || show_peers
 check "allow n1 <-> n2: n1 and n2 still have exactly one peer" eval 'peers_are n1 n2 && peers_are n2 n1'
 check "allow n1 <-> n2: ping n1 -> n3 (IPv4 ${M4[n3]}) fails" no_ping n1 "${M4[n3]}"
@@ -149,8 +149,8 @@ check "PATCH default_policy allow (got '$pol')" test "$pol" = allow
 within2 "policy allow: n1 has n2 and n3" "$t0" peers_are n1 n2 n3
 within2 "policy allow: n2 has n1 and n3" "$t0" peers_are n2 n1 n3
 within2 "policy allow: n3 has n1 and n2" "$t0" peers_are n3 n1 n2
-check_within "policy allow: ping n1 -> n3 over the mesh (IPv4)" 5 mesh_ping n1 "${M4[n3]}"
-check_within "policy allow: ping n3 -> n2 over the mesh (IPv4)" 5 mesh_ping n3 "${M4[n2]}"
+check_within "policy allow: ping n1 -> n3 over the mesh (IPv4)" "$HANDSHAKE_WAIT" mesh_ping n1 "${M4[n3]}"
+check_within "policy allow: ping n3 -> n2 over the mesh (IPv4)" "$HANDSHAKE_WAIT" mesh_ping n3 "${M4[n2]}"
 
 # --- 4. a deny rule n1 <-> n3 -----------------------------------------------------------------
 
@@ -164,8 +164,8 @@ within2 "deny n1 <-> n3: n1 does not list n3 (only n2)" "$t0" peers_are n1 n2
 within2 "deny n1 <-> n3: n3 does not list n1 (only n2)" "$t0" peers_are n3 n2
 check "deny n1 <-> n3: n2 still lists n1 and n3" peers_are n2 n1 n3 || show_peers
 check "deny n1 <-> n3: ping n1 -> n3 (IPv4) fails" no_ping n1 "${M4[n3]}"
-check_within "deny n1 <-> n3: ping n1 -> n2 still works" 5 mesh_ping n1 "${M4[n2]}"
-check_within "deny n1 <-> n3: ping n3 -> n2 still works" 5 mesh_ping n3 "${M4[n2]}"
+check_within "deny n1 <-> n3: ping n1 -> n2 still works" "$HANDSHAKE_WAIT" mesh_ping n1 "${M4[n2]}"
+check_within "deny n1 <-> n3: ping n3 -> n2 still works" "$HANDSHAKE_WAIT" mesh_ping n3 "${M4[n2]}"
 check "deny n1 <-> n3: the split holds" split_13 || show_peers
 
 # --- 5. the deny rule deleted -------------------------------------------------------------------
@@ -176,8 +176,8 @@ check "DELETE the deny rule: 204 (got $st)" test "$st" = 204
 within2 "deny rule gone: n1 lists n2 and n3 again" "$t0" peers_are n1 n2 n3
 within2 "deny rule gone: n3 lists n1 and n2 again" "$t0" peers_are n3 n1 n2
 check "deny rule gone: n2 still lists n1 and n3" peers_are n2 n1 n3 || show_peers
-check_within "deny rule gone: ping n1 -> n3 over the mesh (IPv4)" 5 mesh_ping n1 "${M4[n3]}"
-check_within "deny rule gone: ping n3 -> n1 over the mesh (IPv4)" 5 mesh_ping n3 "${M4[n1]}"
+check_within "deny rule gone: ping n1 -> n3 over the mesh (IPv4)" "$HANDSHAKE_WAIT" mesh_ping n1 "${M4[n3]}"
+check_within "deny rule gone: ping n3 -> n1 over the mesh (IPv4)" "$HANDSHAKE_WAIT" mesh_ping n3 "${M4[n1]}"
 
 # --- 6. packet filters: protocol and port rules, egress ranges -------------------------------------
 
@@ -195,7 +195,7 @@ t0=$(now_ms)
 pol=$(api PATCH "/networks/$NET" '{"default_policy":"deny"}' | jget default_policy)
 check "PATCH default_policy deny again (got '$pol')" test "$pol" = deny
 within2 "deny again: n3 has no peer" "$t0" no_peers n3
-check_within "deny again: n1 -> n2 still pings (the allow rule)" 5 mesh_ping n1 "${M4[n2]}"
+check_within "deny again: n1 -> n2 still pings (the allow rule)" "$HANDSHAKE_WAIT" mesh_ping n1 "${M4[n2]}"
 check_within "n1: its nftables table has the inbound filter (chain acl_input)" 5 \
 	eval 'agent n1 nat show 2>/dev/null | grep -q "chain acl_input "'
 
@@ -204,10 +204,10 @@ ICMP21=$(api POST "/networks/$NET/acl/rules" "{\"src\":$(sel_node n2),\"dst\":$(
 check "deny icmp from n2 to n1 (id '$ICMP21')" is_id "$ICMP21"
 check_within "deny icmp n2 -> n1: n2's pings to n1 stop" 5 no_ping n2 "${M4[n1]}"
 check "deny icmp n2 -> n1: the tunnel stays (n1 and n2 still peers)" eval 'peers_are n1 n2 && peers_are n2 n1'
-check_within "deny icmp n2 -> n1: n1 still pings n2 (one way only)" 5 mesh_ping n1 "${M4[n2]}"
+check_within "deny icmp n2 -> n1: n1 still pings n2 (one way only)" "$HANDSHAKE_WAIT" mesh_ping n1 "${M4[n2]}"
 check "deny icmp n2 -> n1: n1's acl_input counted the drops" grew n1 acl_input "rule $ICMP21" 0
 api_status DELETE "/networks/$NET/acl/rules/$ICMP21" >/dev/null
-check_within "icmp rule deleted: n2 pings n1 again" 5 mesh_ping n2 "${M4[n1]}"
+check_within "icmp rule deleted: n2 pings n1 again" "$HANDSHAKE_WAIT" mesh_ping n2 "${M4[n1]}"
 
 msg=$(db_tools_missing) && fatal "$msg"
 lab_leaf gw 20 || fatal "lab: ${P}gw on the wan"

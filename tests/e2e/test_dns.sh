@@ -212,7 +212,7 @@ resolv_conf n1 "${M4[gw]}" || fatal "n1: /etc/netns/$(ns n1)/resolv.conf"
 RESOLV_N1=$(cat "/etc/netns/$(ns n1)/resolv.conf")
 check_within "n1: getent hosts n2.$NET answers n2's mesh address (via gw's dnsmasq)" 2 \
 	resolves n1 "n2.$NET" "${M4[n2]}" "${M6[n2]}" || note "getent: $(getent_addrs n1 "n2.$NET" | tr '\n' ' ')"
-check_within "n1 pings n2.$NET by name" 5 nsx n1 ping -c 1 -W 1 "n2.$NET"
+check_within "n1 pings n2.$NET by name" "$HANDSHAKE_WAIT" nsx n1 ping -c 1 -W 1 "n2.$NET"
 check "n1: getent hosts $UPSTREAM_NAME: gw's dnsmasq forwards it upstream ($UPSTREAM_ADDR)" \
 	resolves n1 "$UPSTREAM_NAME" "$UPSTREAM_ADDR"
 check "n1: a name the mesh does not have is not found (nosuch.$NET)" unknown n1 "nosuch.$NET"
@@ -296,7 +296,7 @@ check "deny-all: the phone still resolves n2b.$NET" resolves phone "n2b.$NET" "$
 check "deny-all: n1 cannot ping gw (only DNS is open)" eval "! nsx n1 ping -c 2 -W 1 -n ${M4[gw]} >/dev/null 2>&1"
 pol=$(api PATCH "/networks/$NET" '{"default_policy":"allow"}' | jget default_policy)
 check "PATCH default_policy allow again (got '$pol')" test "$pol" = allow
-check_within "allow-all: n1 pings gw again" 5 eval "nsx n1 ping -c 1 -W 1 -n ${M4[gw]} >/dev/null 2>&1"
+check_within "allow-all: n1 pings gw again" "$HANDSHAKE_WAIT" eval "nsx n1 ping -c 1 -W 1 -n ${M4[gw]} >/dev/null 2>&1"
 
 # --- 6. leave; gw stops serving ---------------------------------------------------------------
 

@@ -137,7 +137,7 @@ foreign_check() {
 }
 
 # ping_ok DESC FROM ADDR: FROM pings ADDR within 5 s (a first handshake included).
-ping_ok() { check_within "$1" 5 mesh_ping "$2" "$3"; }
+ping_ok() { check_within "$1" "$HANDSHAKE_WAIT" mesh_ping "$2" "$3"; }
 ping_fails() { ! mesh_ping "$@"; }
 
 phone_cut() { lacks_peer gw "$PHONE_KEY"; }

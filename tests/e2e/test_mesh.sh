@@ -77,10 +77,10 @@ all_lack_peer() {
 
 subscribed_count() { count_in "$T/agent-$1.log" "subscribed to updates"; }
 
-# ping_pair A B: A pings B's mesh addresses (v4, and v6), bounded: 5 s each
-# (a first handshake included), 2 s once a ping failed (a broken mesh
-# should fail fast, not take minutes).
-PING_WAIT=5
+# ping_pair A B: A pings B's mesh addresses (v4, and v6), bounded:
+# HANDSHAKE_WAIT each (a first handshake and one retry of it included), 2 s
+# once a ping failed (a broken mesh should fail fast, not take minutes).
+PING_WAIT=$HANDSHAKE_WAIT
 ping_check() {
 	check_within "$1" "$PING_WAIT" mesh_ping "$2" "$3" || PING_WAIT=2
 }
@@ -313,7 +313,7 @@ check "pull: n1's peer removed from n3 by hand" lacks_peer n3 "${PK[n1]}"
 out=$(agent n3 pull 2>&1)
 check "pull: meshgate pull on n3 fetches the configuration ($out)" pulled "$out"
 check "pull: n3 has n1 as a peer again" has_peer n3 "${PK[n1]}"
-check_within "pull: ping n3 -> n1 over the mesh (IPv4)" 5 mesh_ping n3 "${M4[n1]}"
+check_within "pull: ping n3 -> n1 over the mesh (IPv4)" "$HANDSHAKE_WAIT" mesh_ping n3 "${M4[n1]}"
 
 out=$(agent n3 uninstall 2>&1)
 check "uninstall: meshgate uninstall on n3 exits 0 ($out)" test $? -eq 0

@@ -101,7 +101,7 @@ done
 check_within "full mesh: n1 has n2 and n3" 5 peers_are n1 n2 n3
 check_within "full mesh: n2 has n1 and n3" 5 peers_are n2 n1 n3
 check_within "full mesh: n3 has n1 and n2" 5 peers_are n3 n1 n2
-check_within "full mesh: ping n3 -> n2 over the mesh (IPv4 ${M4[n2]})" 5 mesh_ping n3 "${M4[n2]}"
+check_within "full mesh: ping n3 -> n2 over the mesh (IPv4 ${M4[n2]})" "$HANDSHAKE_WAIT" mesh_ping n3 "${M4[n2]}"
 
 # --- 2. the wan cuts n3 <-> n2 -----------------------------------------------------
 
@@ -109,7 +109,7 @@ check "wan: nftables drop of UDP between $(wan_ip n3) and $(wan_ip n2) in ${P}wa
 	fatal "wan: cannot install the drop"
 check "wan cut: ping n3 -> n2 over the mesh fails" no_ping n3 "${M4[n2]}"
 check "wan cut: the drop counted n3's packets" wan_dropped
-check_within "wan cut: n3 -> n1 still pings (its path to the relay)" 5 mesh_ping n3 "${M4[n1]}"
+check_within "wan cut: n3 -> n1 still pings (its path to the relay)" "$HANDSHAKE_WAIT" mesh_ping n3 "${M4[n1]}"
 
 # --- 3. n3 relayed through n1 ------------------------------------------------------
 
@@ -122,9 +122,9 @@ check_within "relayed: wg show on n3 lists only n1" 5 peers_are n3 n1 || show_pe
 check_within "relayed: n2 has n1 but not n3" 5 peers_are n2 n1 || show_peers
 check_within "relayed: n1 has n2 and n3" 5 peers_are n1 n2 n3 || show_peers
 note "relay applied in $(($(now_ms) - t0)) ms"
-check_within "relayed: ping n3 -> n2 over the mesh via n1 (IPv4)" 10 mesh_ping n3 "${M4[n2]}"
-check_within "relayed: ping n2 -> n3 over the mesh via n1 (IPv4)" 5 mesh_ping n2 "${M4[n3]}"
-check_within "relayed: ping n3 -> n2 over the mesh via n1 (IPv6 ${M6[n2]})" 5 mesh_ping n3 "${M6[n2]}"
+check_within "relayed: ping n3 -> n2 over the mesh via n1 (IPv4)" "$HANDSHAKE_WAIT" mesh_ping n3 "${M4[n2]}"
+check_within "relayed: ping n2 -> n3 over the mesh via n1 (IPv4)" "$HANDSHAKE_WAIT" mesh_ping n2 "${M4[n3]}"
+check_within "relayed: ping n3 -> n2 over the mesh via n1 (IPv6 ${M6[n2]})" "$HANDSHAKE_WAIT" mesh_ping n3 "${M6[n2]}"
 check "relayed: n1's relay rules counted the forwarded packets" relay_counted n1 ||
 	note "$(agent n1 nat show 2>&1 | tail -n 40)"
 check "relayed: n3's allowed IPs for n1 carry n2's address" \
@@ -145,7 +145,7 @@ check_within "un-relayed: n2 has n1 and n3 again" 5 peers_are n2 n1 n3 || show_p
 check "un-relayed: ping n3 -> n2 takes the direct path again (the wan drop holds: fails)" \
 	no_ping n3 "${M4[n2]}"
 check "wan: drop removed" wan_uncut
-check_within "un-relayed: ping n3 -> n2 directly once the wan lets it through" 10 mesh_ping n3 "${M4[n2]}"
+check_within "un-relayed: ping n3 -> n2 directly once the wan lets it through" "$HANDSHAKE_WAIT" mesh_ping n3 "${M4[n2]}"
 check_within "un-relayed: n1 has no relay role left (no nftables table)" 5 \
 	eval "! agent n1 nat show >/dev/null 2>&1"
 
