@@ -27,6 +27,8 @@
 #include "addr.h"
 #include "key.h"
 
+struct wg_device;
+
 #define AGENT_PROG "meshgate"
 #define AGENT_VERSION "0.1.0"
 #define AGENT_DEFAULT_STATE_DIR "/var/lib/meshgate"
@@ -153,8 +155,16 @@ int apply_ensure_interface(const char *ifname);
  * diff, MTU, link up, addresses, routes. A peer's /0 becomes two /1 routes;
  * the peers' endpoints and st's server and broker then keep their path
  * outside the tunnel by host routes. Stops at the first hard error.
+ *
+ * With held, new peers whose public key is greater than ours are added
+ * without persistent keepalive (so a new pair does not start two crossing
+ * handshakes) and *held says how many: the caller applies the config again
+ * after KEEPALIVE_HOLD_MS to turn it on. With NULL, everything at once.
  */
-int apply_config(const struct agent_state *st, json_t *cfg);
+#define KEEPALIVE_HOLD_MS 500
+int apply_config(const struct agent_state *st, json_t *cfg, size_t *held);
+/* In a wg_diff result: clears keepalive of the new peers whose key is greater than self; how many. */
+size_t hold_first_keepalives(struct wg_device *diff, const mg_key self);
 
 /* --- sys.c ----------------------------------------------------------------- */
 

@@ -508,7 +508,41 @@ static int sync_routes(const char *ifname, struct prefix_vec *routes, const stru
 	return ret < 0 ? ret : vret;
 }
 
-int apply_config(const struct agent_state *st, json_t *cfg)
+/*
+ * Turning persistent keepalive on sends a keepalive at once, and that needs
+ * a session: both ends of a new pair would send a handshake initiation at
+ * the same moment. When the two cross, each end answers the other's and then
+ * drops the answer to its own (it is no longer the initiator), and neither
+ * has a session until WireGuard retries 5 s later. So of two hosts adding
+ * each other, the one with the greater public key turns keepalive on at
+ * once; the other adds the peer without it and sets it one pass later
+ * (apply_config's *held). By then the first's initiation has either found
+ * us and made a session, or was dropped because we did not have the peer
+ * yet; either way our keepalive then carries a session or starts a
+ * handshake that nothing crosses. Traffic of our own still initiates at
+ * once, as ever. Returns how many new peers wait.
+ */
+size_t hold_first_keepalives(struct wg_device *diff, const mg_key self)
+{
+	size_t i, held = 0;
+
+	for (i = 0; i < diff->n_peers; i++) {
+		struct wg_peer *p = &diff->peers[i];
+
+		/* wg_diff creates a new peer with neither UPDATE_ONLY nor REMOVE_ME. */
+		if (p->flags & (WG_PEER_UPDATE_ONLY | WG_PEER_REMOVE_ME))
+			continue;
+		if (!(p->flags & WG_PEER_HAS_KEEPALIVE) || !p->persistent_keepalive ||
+		    memcmp(self, p->public_key, MG_KEY_LEN) >= 0)
+			continue;
+		p->flags &= ~(uint32_t)WG_PEER_HAS_KEEPALIVE;
+		p->persistent_keepalive = 0;
+		held++;
+	}
+	return held;
+}
+
+int apply_config(const struct agent_state *st, json_t *cfg, size_t *held)
 {
 	const char *ifname = st->ifname;
 	struct wg_device *want = NULL, *have = NULL, *diff = NULL;
@@ -535,6 +569,14 @@ int apply_config(const struct agent_state *st, json_t *cfg)
 	if (!diff) {
 		ret = -ENOMEM;
 		goto out;
+	}
+	if (held) {
+		mg_key self;
+
+		mg_key_public_from_private(self, st->private_key);
+		*held = hold_first_keepalives(diff, self);
+		if (*held)
+			log_debug("%s: %zu new peer(s) get persistent keepalive on the next pass", ifname, *held);
 	}
 	if (!wg_device_is_empty(diff)) {
 		log_debug("%s: updating %zu peer(s)%s", ifname, diff->n_peers,

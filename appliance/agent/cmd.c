@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <net/if.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,7 +66,7 @@ int agent_pull(const struct agent_opts *o, struct agent_state *st)
 	}
 	aret = apply_ensure_interface(st->ifname);
 	if (aret >= 0)
-		aret = apply_config(st, cfg);
+		aret = apply_config(st, cfg, NULL);
 	else
 		log_warnx("%s: cannot create the interface: %s", st->ifname, strerror(-aret));
 	/* Keep what the server wants even when the interface refused it: the next pass retries. */
@@ -169,6 +170,7 @@ int cmd_join(const struct agent_opts *o, int argc, char **argv)
 	json_t *body = NULL, *resp = NULL;
 	mg_key pub;
 	long port = 0;
+	size_t held = 0;
 	int i, ret = EXIT_FAIL, r;
 
 	for (i = 1; i < argc; i++) {
@@ -272,10 +274,17 @@ int cmd_join(const struct agent_opts *o, int argc, char **argv)
 		goto undo;
 	}
 	created_if = r == 0;
-	r = apply_config(&st, st.config);
+	r = apply_config(&st, st.config, &held);
 	if (r < 0) {
 		errorx("cannot configure interface %s: %s", st.ifname, strerror(-r));
 		goto undo;
+	}
+	if (held) {
+		/* The peers that were told about us at the same moment start their handshakes first. */
+		poll(NULL, 0, KEEPALIVE_HOLD_MS);
+		if ((r = apply_config(&st, st.config, NULL)) < 0)
+			log_warnx("%s: cannot turn persistent keepalive on; the daemon retries: %s", st.ifname,
+				  strerror(-r));
 	}
 	r = state_save(o->state_dir, &st);
 	if (r < 0) {

@@ -125,6 +125,7 @@ static void save(struct daemon *d)
 /* Applies the stored config; creates the interface when it is missing. */
 static int reapply(struct daemon *d)
 {
+	size_t held = 0;
 	int ret;
 
 	if (left(d))
@@ -135,12 +136,13 @@ static int reapply(struct daemon *d)
 			log_warnx("%s: cannot create the interface: %s", d->st.ifname, strerror(-ret));
 		goto fail;
 	}
-	ret = apply_config(&d->st, d->st.config);
+	ret = apply_config(&d->st, d->st.config, &held);
 	if (ret < 0)
 		goto fail;
 	if (backoff_ok(&d->apply))
 		log_info("%s: configuration applied again", d->st.ifname);
-	d->next_reapply = now_ms() + REAPPLY_MS;
+	/* New peers added without keepalive get it on the next pass (apply.c). */
+	d->next_reapply = now_ms() + (held ? KEEPALIVE_HOLD_MS : REAPPLY_MS);
 	return 0;
 fail:
 	d->next_reapply = now_ms() + backoff_fail(&d->apply);

@@ -179,6 +179,46 @@ check "deny rule gone: n2 still lists n1 and n3" peers_are n2 n1 n3 || show_peer
 check_within "deny rule gone: ping n1 -> n3 over the mesh (IPv4)" "$HANDSHAKE_WAIT" mesh_ping n1 "${M4[n3]}"
 check_within "deny rule gone: ping n3 -> n1 over the mesh (IPv4)" "$HANDSHAKE_WAIT" mesh_ping n3 "${M4[n1]}"
 
+# --- 5b. a pair that finds each other again starts one handshake, not two -----------------------
+#
+# Deleting the deny rule hands n1 and n3 each other at the same moment. If
+# both turned keepalive on at once, both would initiate and, when the two
+# initiations cross, WireGuard has no session until its retry 5 s later
+# (apply.c, hold_first_keepalives). So: eight rounds of deny + delete, each
+# first ping within 2.5 s, and both ends' keepalive on within 2 s.
+
+# keepalive_for NODE PEER: NODE's persistent keepalive for PEER ("20", "off").
+keepalive_for() {
+	nsx "$1" wg show "$(ifname "$1")" persistent-keepalive 2>/dev/null | awk -v k="${PK[$2]}" '$1 == k { print $2 }'
+}
+keepalives_on() { [ "$(keepalive_for n1 n3)" = 20 ] && [ "$(keepalive_for n3 n1)" = 20 ]; }
+both_see_13() { peers_are n1 n2 n3 && peers_are n3 n1 n2; }
+
+fast=0
+slow=""
+kept=0
+for round in 1 2 3 4 5 6 7 8; do
+	id=$(add_rule n3 n1 deny)
+	is_id "$id" && wait_for "round $round: split" 5 split_13 || {
+		not_ok "round $round: deny rule n3 <-> n1 splits n1 and n3"
+		break
+	}
+	api_status DELETE "/networks/$NET/acl/rules/$id" >/dev/null
+	wait_for "round $round: n1 and n3 peers again" 5 both_see_13 || {
+		not_ok "round $round: n1 and n3 list each other again after the delete"
+		break
+	}
+	if wait_for "round $round: first ping n1 -> n3" 2.5 mesh_ping n1 "${M4[n3]}"; then
+		fast=$((fast + 1))
+	else
+		slow="$slow $round"
+	fi
+	wait_for "round $round: keepalive on at both ends" 2 keepalives_on && kept=$((kept + 1))
+done
+check "new pair, 8 rounds: the first ping n1 -> n3 answered within 2.5 s every time (slow rounds:${slow:- none})" \
+	test "$fast" = 8
+check "new pair, 8 rounds: both ends have persistent keepalive 20 within 2 s every time ($kept of 8)" test "$kept" = 8
+
 # --- 6. packet filters: protocol and port rules, egress ranges -------------------------------------
 
 # acl_packets NODE CHAIN COMMENT: packets counted by NODE's ACL rules with that comment.

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/agent.h"
 #include "wg/wg.h"
 
 /* A peer with key byte k, endpoint ep (or NULL), keepalive ka and a ";"-free list of IPs. */
@@ -272,6 +273,79 @@ static void test_keepalive_only(void **state)
 	wg_free_device(want);
 }
 
+/* The diff's peer with key byte k, or NULL. */
+static struct wg_peer *diff_peer(struct wg_device *d, uint8_t k)
+{
+	size_t i;
+
+	for (i = 0; i < d->n_peers; i++)
+		if (d->peers[i].public_key[0] == k)
+			return &d->peers[i];
+	return NULL;
+}
+
+/*
+ * The agent's keepalive hold (apply.c): of a new pair only the greater key
+ * turns keepalive on at once. Self is 0x61...: a new peer 0xf0 waits, a new
+ * 0x10 does not, a changed peer (0xbb) and a new one without keepalive
+ * (0xe0) are left alone; the next pass turns the held one on.
+ */
+static void test_keepalive_hold_for_new_peers(void **state)
+{
+	struct wg_device *have = have_dev(), *want = want_dev(), *d;
+	mg_key self;
+
+	(void)state;
+	memset(self, 0x61, MG_KEY_LEN);
+	want->peers[1].flags |= WG_PEER_HAS_KEEPALIVE;
+	want->peers[1].persistent_keepalive = 20;
+	peer(want, 0xf0, "192.0.2.3:51820", 20, ips_c);
+	peer(want, 0x10, "192.0.2.4:51820", 20, NULL);
+	peer(want, 0xe0, "192.0.2.5:51820", -1, NULL);
+	d = wg_diff(have, want);
+	assert_non_null(d);
+	assert_int_equal(d->n_peers, 4);
+	assert_int_equal(hold_first_keepalives(d, self), 1);
+	assert_false(diff_peer(d, 0xf0)->flags & WG_PEER_HAS_KEEPALIVE);
+	assert_int_equal(diff_peer(d, 0xf0)->persistent_keepalive, 0);
+	assert_true(diff_peer(d, 0xf0)->flags & WG_PEER_REPLACE_ALLOWEDIPS);
+	assert_int_equal(diff_peer(d, 0xf0)->n_allowedips, 1);
+	assert_true(diff_peer(d, 0x10)->flags & WG_PEER_HAS_KEEPALIVE);
+	assert_int_equal(diff_peer(d, 0x10)->persistent_keepalive, 20);
+	assert_true(diff_peer(d, 0xbb)->flags & WG_PEER_HAS_KEEPALIVE);
+	assert_int_equal(diff_peer(d, 0xbb)->persistent_keepalive, 20);
+	assert_false(diff_peer(d, 0xe0)->flags & WG_PEER_HAS_KEEPALIVE);
+	wg_free_device(d);
+
+	/* The next pass: the device has 0xf0 without keepalive; the diff turns it on and nothing waits. */
+	wg_free_device(have);
+	have = want_dev();
+	have->peers[1].flags |= WG_PEER_HAS_KEEPALIVE;
+	have->peers[1].persistent_keepalive = 20;
+	peer(have, 0xf0, "192.0.2.3:51820", 0, ips_c);
+	peer(have, 0x10, "192.0.2.4:51820", 20, NULL);
+	peer(have, 0xe0, "192.0.2.5:51820", 0, NULL);
+	d = wg_diff(have, want);
+	assert_non_null(d);
+	assert_int_equal(d->n_peers, 1);
+	assert_int_equal(hold_first_keepalives(d, self), 0);
+	assert_int_equal(d->peers[0].public_key[0], 0xf0);
+	assert_int_equal(d->peers[0].flags, WG_PEER_HAS_PUBLIC_KEY | WG_PEER_UPDATE_ONLY | WG_PEER_HAS_KEEPALIVE);
+	assert_int_equal(d->peers[0].persistent_keepalive, 20);
+	wg_free_device(d);
+
+	/* The greater key never waits. */
+	memset(self, 0xff, MG_KEY_LEN);
+	wg_free_device(have);
+	have = have_dev();
+	d = wg_diff(have, want);
+	assert_int_equal(hold_first_keepalives(d, self), 0);
+	assert_true(diff_peer(d, 0xf0)->flags & WG_PEER_HAS_KEEPALIVE);
+	wg_free_device(d);
+	wg_free_device(have);
+	wg_free_device(want);
+}
+
 static void test_psk_and_device_fields(void **state)
 {
 	struct wg_device *have = have_dev(), *want = want_dev(), *d;
@@ -369,6 +443,7 @@ int main(void)
 		cmocka_unit_test(test_change_allowedips),
 		cmocka_unit_test(test_allowedips_order_independent),
 		cmocka_unit_test(test_keepalive_only),
+		cmocka_unit_test(test_keepalive_hold_for_new_peers),
 		cmocka_unit_test(test_psk_and_device_fields),
 		cmocka_unit_test(test_duplicate_wanted_keys),
 		cmocka_unit_test(test_large),
