@@ -156,15 +156,19 @@ int apply_ensure_interface(const char *ifname);
  * the peers' endpoints and st's server and broker then keep their path
  * outside the tunnel by host routes. Stops at the first hard error.
  *
- * With held, new peers whose public key is greater than ours are added
- * without persistent keepalive (so a new pair does not start two crossing
- * handshakes) and *held says how many: the caller applies the config again
- * after KEEPALIVE_HOLD_MS to turn it on. With NULL, everything at once.
+ * Keepalive hold (apply.c, hold_first_keepalives): with KEEPALIVE_HOLD_NEW,
+ * new peers whose public key is greater than ours are added without
+ * persistent keepalive, so a pair that adds each other at once does not
+ * start two crossing handshakes; KEEPALIVE_HOLD_ALL also holds any change
+ * that turns it on for such a peer (passes inside the hold window). *held
+ * (may be NULL) says how many wait: the caller applies the config again
+ * with KEEPALIVE_HOLD_NONE after KEEPALIVE_HOLD_MS.
  */
 #define KEEPALIVE_HOLD_MS 500
-int apply_config(const struct agent_state *st, json_t *cfg, size_t *held);
-/* In a wg_diff result: clears keepalive of the new peers whose key is greater than self; how many. */
-size_t hold_first_keepalives(struct wg_device *diff, const mg_key self);
+enum keepalive_hold { KEEPALIVE_HOLD_NONE, KEEPALIVE_HOLD_NEW, KEEPALIVE_HOLD_ALL };
+int apply_config(const struct agent_state *st, json_t *cfg, enum keepalive_hold hold, size_t *held);
+/* In a wg_diff result: clears keepalive of the peers held (see above); how many. */
+size_t hold_first_keepalives(struct wg_device *diff, const mg_key self, bool also_turning_on);
 
 /* --- sys.c ----------------------------------------------------------------- */
 

@@ -515,14 +515,17 @@ static int sync_routes(const char *ifname, struct prefix_vec *routes, const stru
  * drops the answer to its own (it is no longer the initiator), and neither
  * has a session until WireGuard retries 5 s later. So of two hosts adding
  * each other, the one with the greater public key turns keepalive on at
- * once; the other adds the peer without it and sets it one pass later
- * (apply_config's *held). By then the first's initiation has either found
- * us and made a session, or was dropped because we did not have the peer
- * yet; either way our keepalive then carries a session or starts a
- * handshake that nothing crosses. Traffic of our own still initiates at
- * once, as ever. Returns how many new peers wait.
+ * once; the other adds the peer without it and turns it on one pass later
+ * (KEEPALIVE_HOLD_MS). By then the first's initiation has either found us
+ * and made a session, or was dropped because we did not have the peer yet;
+ * either way our keepalive then carries a session or starts a handshake that
+ * nothing crosses. Traffic of our own still initiates at once, as ever.
+ *
+ * New peers are held; with also_turning_on, so is every other change that
+ * turns keepalive on (a pass inside the hold window must not end the hold
+ * early). Returns how many peers wait.
  */
-size_t hold_first_keepalives(struct wg_device *diff, const mg_key self)
+size_t hold_first_keepalives(struct wg_device *diff, const mg_key self, bool also_turning_on)
 {
 	size_t i, held = 0;
 
@@ -530,7 +533,9 @@ size_t hold_first_keepalives(struct wg_device *diff, const mg_key self)
 		struct wg_peer *p = &diff->peers[i];
 
 		/* wg_diff creates a new peer with neither UPDATE_ONLY nor REMOVE_ME. */
-		if (p->flags & (WG_PEER_UPDATE_ONLY | WG_PEER_REMOVE_ME))
+		if (p->flags & WG_PEER_REMOVE_ME)
+			continue;
+		if ((p->flags & WG_PEER_UPDATE_ONLY) && !also_turning_on)
 			continue;
 		if (!(p->flags & WG_PEER_HAS_KEEPALIVE) || !p->persistent_keepalive ||
 		    memcmp(self, p->public_key, MG_KEY_LEN) >= 0)
@@ -542,7 +547,7 @@ size_t hold_first_keepalives(struct wg_device *diff, const mg_key self)
 	return held;
 }
 
-int apply_config(const struct agent_state *st, json_t *cfg, size_t *held)
+int apply_config(const struct agent_state *st, json_t *cfg, enum keepalive_hold hold, size_t *held)
 {
 	const char *ifname = st->ifname;
 	struct wg_device *want = NULL, *have = NULL, *diff = NULL;
@@ -553,6 +558,9 @@ int apply_config(const struct agent_state *st, json_t *cfg, size_t *held)
 	bool split[2] = { false, false };
 	json_t *mtu;
 	int ret;
+
+	if (held)
+		*held = 0;
 
 	ret = build_device(ifname, st->private_key, cfg, &want, &eps, &n_eps);
 	if (ret < 0) {
@@ -570,13 +578,16 @@ int apply_config(const struct agent_state *st, json_t *cfg, size_t *held)
 		ret = -ENOMEM;
 		goto out;
 	}
-	if (held) {
+	if (hold != KEEPALIVE_HOLD_NONE) {
 		mg_key self;
+		size_t n;
 
 		mg_key_public_from_private(self, st->private_key);
-		*held = hold_first_keepalives(diff, self);
-		if (*held)
-			log_debug("%s: %zu new peer(s) get persistent keepalive on the next pass", ifname, *held);
+		n = hold_first_keepalives(diff, self, hold == KEEPALIVE_HOLD_ALL);
+		if (n)
+			log_debug("%s: %zu peer(s) get persistent keepalive on the next pass", ifname, n);
+		if (held)
+			*held = n;
 	}
 	if (!wg_device_is_empty(diff)) {
 		log_debug("%s: updating %zu peer(s)%s", ifname, diff->n_peers,

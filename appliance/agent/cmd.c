@@ -66,7 +66,7 @@ int agent_pull(const struct agent_opts *o, struct agent_state *st)
 	}
 	aret = apply_ensure_interface(st->ifname);
 	if (aret >= 0)
-		aret = apply_config(st, cfg, NULL);
+		aret = apply_config(st, cfg, KEEPALIVE_HOLD_NONE, NULL);
 	else
 		log_warnx("%s: cannot create the interface: %s", st->ifname, strerror(-aret));
 	/* Keep what the server wants even when the interface refused it: the next pass retries. */
@@ -274,7 +274,7 @@ int cmd_join(const struct agent_opts *o, int argc, char **argv)
 		goto undo;
 	}
 	created_if = r == 0;
-	r = apply_config(&st, st.config, &held);
+	r = apply_config(&st, st.config, KEEPALIVE_HOLD_NEW, &held);
 	if (r < 0) {
 		errorx("cannot configure interface %s: %s", st.ifname, strerror(-r));
 		goto undo;
@@ -282,7 +282,7 @@ int cmd_join(const struct agent_opts *o, int argc, char **argv)
 	if (held) {
 		/* The peers that were told about us at the same moment start their handshakes first. */
 		poll(NULL, 0, KEEPALIVE_HOLD_MS);
-		if ((r = apply_config(&st, st.config, NULL)) < 0)
+		if ((r = apply_config(&st, st.config, KEEPALIVE_HOLD_NONE, NULL)) < 0)
 			log_warnx("%s: cannot turn persistent keepalive on; the daemon retries: %s", st.ifname,
 				  strerror(-r));
 	}

@@ -46,6 +46,7 @@ struct daemon {
 	json_t *inbox;			/* update messages not yet handled */
 	int64_t checkin_ms;
 	int64_t next_checkin, next_reapply, next_pull, next_mqtt, mqtt_started;
+	int64_t keepalive_release;	/* when held keepalives go on (apply.c); 0: none held */
 	bool want_pull, mqtt_up, no_broker_logged, checkin_missing;
 	struct backoff http, broker, apply;
 };
@@ -125,6 +126,7 @@ static void save(struct daemon *d)
 /* Applies the stored config; creates the interface when it is missing. */
 static int reapply(struct daemon *d)
 {
+	enum keepalive_hold hold = KEEPALIVE_HOLD_NEW;
 	size_t held = 0;
 	int ret;
 
@@ -136,13 +138,25 @@ static int reapply(struct daemon *d)
 			log_warnx("%s: cannot create the interface: %s", d->st.ifname, strerror(-ret));
 		goto fail;
 	}
-	ret = apply_config(&d->st, d->st.config, &held);
+	/*
+	 * Keepalive hold (apply.c): new peers may be added without keepalive; a
+	 * pass inside the window (an update, a pull) holds every change that
+	 * would turn it on, and the first pass after the window turns it on.
+	 */
+	if (d->keepalive_release)
+		hold = now_ms() >= d->keepalive_release ? KEEPALIVE_HOLD_NONE : KEEPALIVE_HOLD_ALL;
+	ret = apply_config(&d->st, d->st.config, hold, &held);
 	if (ret < 0)
 		goto fail;
+	if (hold == KEEPALIVE_HOLD_NONE)
+		d->keepalive_release = 0;
+	else if (held && !d->keepalive_release)
+		d->keepalive_release = now_ms() + KEEPALIVE_HOLD_MS;
 	if (backoff_ok(&d->apply))
 		log_info("%s: configuration applied again", d->st.ifname);
-	/* New peers added without keepalive get it on the next pass (apply.c). */
-	d->next_reapply = now_ms() + (held ? KEEPALIVE_HOLD_MS : REAPPLY_MS);
+	d->next_reapply = now_ms() + REAPPLY_MS;
+	if (d->keepalive_release && d->keepalive_release < d->next_reapply)
+		d->next_reapply = d->keepalive_release;
 	return 0;
 fail:
 	d->next_reapply = now_ms() + backoff_fail(&d->apply);

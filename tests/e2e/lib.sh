@@ -383,12 +383,13 @@ mesh_ip() {
 # mesh_ping FROM TO_ADDR: one echo, 1 s deadline.
 #
 # HANDSHAKE_WAIT (seconds) is what a check gives the first packets over a
-# tunnel that was just configured. Both ends turn persistent keepalive on
-# when they add each other, so both send a handshake initiation at once;
-# when the two cross, each end answers the other's and then drops the answer
-# to its own, and WireGuard tries again only after REKEY_TIMEOUT (5 s plus up
-# to 1/3 s of jitter). One retry, a 1 s echo and slack for a loaded machine.
-# (Measured in the ACL lab: about one first ping in eight took 5 s.)
+# tunnel that was just configured. A handshake initiation that is lost (sent
+# to a peer that has not applied its update yet, or crossing one from the
+# other end) is retried only after REKEY_TIMEOUT (5 s plus up to 1/3 s of
+# jitter). The agent keeps its own keepalives from crossing (apply.c,
+# hold_first_keepalives), but traffic still initiates at once. One retry, a
+# 1 s echo and slack for a loaded machine. (Before the hold, about one first
+# ping in eight took 5 s in the ACL lab.)
 HANDSHAKE_WAIT=12
 mesh_ping() { nsx "$1" ping -c 1 -W 1 -n "$2" >/dev/null 2>&1; }
 

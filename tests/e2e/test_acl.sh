@@ -185,7 +185,8 @@ check_within "deny rule gone: ping n3 -> n1 over the mesh (IPv4)" "$HANDSHAKE_WA
 # both turned keepalive on at once, both would initiate and, when the two
 # initiations cross, WireGuard has no session until its retry 5 s later
 # (apply.c, hold_first_keepalives). So: eight rounds of deny + delete, each
-# first ping within 2.5 s, and both ends' keepalive on within 2 s.
+# first ping within 2.5 s, both ends' keepalive on within 2 s, and the
+# smaller key's agent (only it) logged the hold every round.
 
 # keepalive_for NODE PEER: NODE's persistent keepalive for PEER ("20", "off").
 keepalive_for() {
@@ -194,15 +195,27 @@ keepalive_for() {
 keepalives_on() { [ "$(keepalive_for n1 n3)" = 20 ] && [ "$(keepalive_for n3 n1)" = 20 ]; }
 both_see_13() { peers_are n1 n2 n3 && peers_are n3 n1 n2; }
 
+# Which of n1, n3 has the smaller public key (it is the one that waits).
+if python3 -c 'import base64, sys; sys.exit(base64.b64decode(sys.argv[1]) >= base64.b64decode(sys.argv[2]))' \
+	"${PK[n1]}" "${PK[n3]}"; then
+	small=n1 great=n3
+else
+	small=n3 great=n1
+fi
+HELD="get persistent keepalive on the next pass"
+held_small=$(count_in "$T/agent-$small.log" "$HELD")
+held_great=$(count_in "$T/agent-$great.log" "$HELD")
+
 fast=0
 slow=""
 kept=0
 for round in 1 2 3 4 5 6 7 8; do
 	id=$(add_rule n3 n1 deny)
-	is_id "$id" && wait_for "round $round: split" 5 split_13 || {
+	if ! is_id "$id" || ! wait_for "round $round: split" 5 split_13; then
 		not_ok "round $round: deny rule n3 <-> n1 splits n1 and n3"
+		is_id "$id" && api_status DELETE "/networks/$NET/acl/rules/$id" >/dev/null
 		break
-	}
+	fi
 	api_status DELETE "/networks/$NET/acl/rules/$id" >/dev/null
 	wait_for "round $round: n1 and n3 peers again" 5 both_see_13 || {
 		not_ok "round $round: n1 and n3 list each other again after the delete"
@@ -218,6 +231,10 @@ done
 check "new pair, 8 rounds: the first ping n1 -> n3 answered within 2.5 s every time (slow rounds:${slow:- none})" \
 	test "$fast" = 8
 check "new pair, 8 rounds: both ends have persistent keepalive 20 within 2 s every time ($kept of 8)" test "$kept" = 8
+n=$(($(count_in "$T/agent-$small.log" "$HELD") - held_small))
+check "new pair, 8 rounds: $small (the smaller key) held its keepalive for $great each time (logged $n times)" test "$n" -ge 8
+n=$(($(count_in "$T/agent-$great.log" "$HELD") - held_great))
+check "new pair, 8 rounds: $great (the greater key) never held it (logged $n times)" test "$n" = 0
 
 # --- 6. packet filters: protocol and port rules, egress ranges -------------------------------------
 

@@ -136,7 +136,7 @@ foreign_check() {
 	check "foreign table inet other in gw's namespace intact ($1)" foreign_intact
 }
 
-# ping_ok DESC FROM ADDR: FROM pings ADDR within 5 s (a first handshake included).
+# ping_ok DESC FROM ADDR: FROM pings ADDR within HANDSHAKE_WAIT (a first handshake included).
 ping_ok() { check_within "$1" "$HANDSHAKE_WAIT" mesh_ping "$2" "$3"; }
 ping_fails() { ! mesh_ping "$@"; }
 

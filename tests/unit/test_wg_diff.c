@@ -288,7 +288,8 @@ static struct wg_peer *diff_peer(struct wg_device *d, uint8_t k)
  * The agent's keepalive hold (apply.c): of a new pair only the greater key
  * turns keepalive on at once. Self is 0x61...: a new peer 0xf0 waits, a new
  * 0x10 does not, a changed peer (0xbb) and a new one without keepalive
- * (0xe0) are left alone; the next pass turns the held one on.
+ * (0xe0) are left alone; the next pass turns the held one on, unless it is
+ * inside the hold window.
  */
 static void test_keepalive_hold_for_new_peers(void **state)
 {
@@ -305,7 +306,7 @@ static void test_keepalive_hold_for_new_peers(void **state)
 	d = wg_diff(have, want);
 	assert_non_null(d);
 	assert_int_equal(d->n_peers, 4);
-	assert_int_equal(hold_first_keepalives(d, self), 1);
+	assert_int_equal(hold_first_keepalives(d, self, false), 1);
 	assert_false(diff_peer(d, 0xf0)->flags & WG_PEER_HAS_KEEPALIVE);
 	assert_int_equal(diff_peer(d, 0xf0)->persistent_keepalive, 0);
 	assert_true(diff_peer(d, 0xf0)->flags & WG_PEER_REPLACE_ALLOWEDIPS);
@@ -328,10 +329,18 @@ static void test_keepalive_hold_for_new_peers(void **state)
 	d = wg_diff(have, want);
 	assert_non_null(d);
 	assert_int_equal(d->n_peers, 1);
-	assert_int_equal(hold_first_keepalives(d, self), 0);
+	assert_int_equal(hold_first_keepalives(d, self, false), 0);
 	assert_int_equal(d->peers[0].public_key[0], 0xf0);
 	assert_int_equal(d->peers[0].flags, WG_PEER_HAS_PUBLIC_KEY | WG_PEER_UPDATE_ONLY | WG_PEER_HAS_KEEPALIVE);
 	assert_int_equal(d->peers[0].persistent_keepalive, 20);
+	wg_free_device(d);
+
+	/* Inside the hold window (also_turning_on) that update waits too. */
+	d = wg_diff(have, want);
+	assert_non_null(d);
+	assert_int_equal(hold_first_keepalives(d, self, true), 1);
+	assert_int_equal(d->peers[0].flags, WG_PEER_HAS_PUBLIC_KEY | WG_PEER_UPDATE_ONLY);
+	assert_int_equal(d->peers[0].persistent_keepalive, 0);
 	wg_free_device(d);
 
 	/* The greater key never waits. */
@@ -339,7 +348,12 @@ static void test_keepalive_hold_for_new_peers(void **state)
 	wg_free_device(have);
 	have = have_dev();
 	d = wg_diff(have, want);
-	assert_int_equal(hold_first_keepalives(d, self), 0);
+	assert_non_null(d);
+	assert_int_equal(hold_first_keepalives(d, self, true), 0);
+	wg_free_device(d);
+	d = wg_diff(have, want);
+	assert_non_null(d);
+	assert_int_equal(hold_first_keepalives(d, self, false), 0);
 	assert_true(diff_peer(d, 0xf0)->flags & WG_PEER_HAS_KEEPALIVE);
 	wg_free_device(d);
 	wg_free_device(have);
