@@ -51,7 +51,10 @@ struct store_backend {
 /* For backends: their struct store and struct store_stmt begin with these. */
 struct store_head {
 	const struct store_backend *be;
+	/* A ticket lock (store.c): mu and turn guard next_ticket and serving. */
 	pthread_mutex_t mu;
+	pthread_cond_t turn;
+	unsigned long next_ticket, serving;
 };
 
 struct store_stmt_head {
