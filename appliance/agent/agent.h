@@ -165,6 +165,7 @@ int apply_ensure_interface(const char *ifname);
  * with KEEPALIVE_HOLD_NONE after KEEPALIVE_HOLD_MS.
  */
 #define KEEPALIVE_HOLD_MS 500
+#define KEEPALIVE_HOLD_MAX_MS 1500	/* the daemon's window, however many updates arrive in it */
 enum keepalive_hold { KEEPALIVE_HOLD_NONE, KEEPALIVE_HOLD_NEW, KEEPALIVE_HOLD_ALL };
 int apply_config(const struct agent_state *st, json_t *cfg, enum keepalive_hold hold, size_t *held);
 /* In a wg_diff result: clears keepalive of the peers held (see above); how many. */

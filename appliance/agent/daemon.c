@@ -47,6 +47,7 @@ struct daemon {
 	int64_t checkin_ms;
 	int64_t next_checkin, next_reapply, next_pull, next_mqtt, mqtt_started;
 	int64_t keepalive_release;	/* when held keepalives go on (apply.c); 0: none held */
+	int64_t keepalive_hold_start;	/* when that window opened */
 	bool want_pull, mqtt_up, no_broker_logged, checkin_missing;
 	struct backoff http, broker, apply;
 };
@@ -123,6 +124,27 @@ static void save(struct daemon *d)
 		log_warnx("cannot save the state in %s: %s", d->o->state_dir, strerror(-ret));
 }
 
+/*
+ * The keepalive hold window after a pass that held n peers (apply.c): it
+ * opens KEEPALIVE_HOLD_MS long, and a peer held inside it gets its full
+ * KEEPALIVE_HOLD_MS too, but a stream of updates cannot keep it open for
+ * more than KEEPALIVE_HOLD_MAX_MS.
+ */
+static void keepalive_window(struct daemon *d, size_t n)
+{
+	int64_t now = now_ms(), until;
+
+	if (!n)
+		return;
+	if (!d->keepalive_release)
+		d->keepalive_hold_start = now;
+	until = now + KEEPALIVE_HOLD_MS;
+	if (until > d->keepalive_hold_start + KEEPALIVE_HOLD_MAX_MS)
+		until = d->keepalive_hold_start + KEEPALIVE_HOLD_MAX_MS;
+	if (until > d->keepalive_release)
+		d->keepalive_release = until;
+}
+
 /* Applies the stored config; creates the interface when it is missing. */
 static int reapply(struct daemon *d)
 {
@@ -146,12 +168,12 @@ static int reapply(struct daemon *d)
 	if (d->keepalive_release)
 		hold = now_ms() >= d->keepalive_release ? KEEPALIVE_HOLD_NONE : KEEPALIVE_HOLD_ALL;
 	ret = apply_config(&d->st, d->st.config, hold, &held);
+	/* Also when the pass failed after adding peers: they wait their window. */
+	keepalive_window(d, held);
 	if (ret < 0)
 		goto fail;
 	if (hold == KEEPALIVE_HOLD_NONE)
 		d->keepalive_release = 0;
-	else if (held && !d->keepalive_release)
-		d->keepalive_release = now_ms() + KEEPALIVE_HOLD_MS;
 	if (backoff_ok(&d->apply))
 		log_info("%s: configuration applied again", d->st.ifname);
 	d->next_reapply = now_ms() + REAPPLY_MS;
