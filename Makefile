@@ -159,16 +159,29 @@ bench:
 # make fuzz       build the libFuzzer targets (clang, ASan+UBSan) into
 #                 build/fuzz/ and run each for FUZZ_SECONDS over a temporary
 #                 copy of its seed corpus; fails when any of them crashes.
+# make fuzz-smoke the same, but FUZZ_SMOKE_RUNS inputs per target from a
+#                 fixed seed: the same inputs every time (in .ci/run).
 # make valgrind   the unit tests and the API tests under valgrind (memcheck).
+# make valgrind-unit  the unit tests only (in .ci/run; the API tests under
+#                 valgrind take ~7 minutes).
 FUZZ_SECONDS ?= 20
-.PHONY: fuzz valgrind
+FUZZ_SMOKE_RUNS ?= 200000
+.PHONY: fuzz fuzz-smoke valgrind valgrind-unit
 fuzz: deps
 	$(Q)$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk V=$(V) fuzz-build
 	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_BUILD=build/fuzz sh tests/fuzz/run.sh
 
+fuzz-smoke: deps
+	$(Q)$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk V=$(V) fuzz-build
+	$(Q)FUZZ_RUNS=$(FUZZ_SMOKE_RUNS) FUZZ_BUILD=build/fuzz sh tests/fuzz/run.sh
+
 valgrind: deps
 	$(Q)$(MAKE) --no-print-directory SAN=0 BUILD=build all
 	$(Q)BUILD=build sh tests/fuzz/valgrind.sh
+
+valgrind-unit: deps
+	$(Q)$(MAKE) --no-print-directory SAN=0 BUILD=build all
+	$(Q)BUILD=build sh tests/fuzz/valgrind.sh unit
 
 # The appliance image (image/, see README "Appliance image"): a Debian 12
 # raw disk and rootfs tarball under image/out/, and its qemu boot test.
