@@ -68,7 +68,7 @@ static json_t *host_by_id(struct store *st, int64_t id)
 #define NODE_SELECT "SELECT net.name, h.id, h.name, n.address, n.address6, n.connected, n.created_at," \
 		    " h.last_checkin, n.ingress, n.id," \
 		    " (SELECT MAX(last_handshake) FROM peer_stats ps WHERE ps.peer_key = h.public_key)," \
-		    " (SELECT r.host_id FROM nodes r WHERE r.id = n.relayed_by), n.dns_server" \
+		    " (SELECT r.host_id FROM nodes r WHERE r.id = n.relayed_by), n.dns_server, n.reported_peers" \
 		    " FROM nodes n JOIN hosts h ON h.id = n.host_id JOIN networks net ON net.id = n.network_id"
 
 /* Inside the lock. */
@@ -92,7 +92,7 @@ static json_t *node_json(struct store *st, struct store_stmt *s)
 			json_array_append_new(relay, json_integer(store_col_int(e, 0)));
 		store_finalize(e);
 	}
-	return json_pack("{s:s, s:I, s:s, s:s, s:o, s:b, s:I, s:o, s:b, s:b, s:o, s:o, s:o, s:o, s:b}",
+	return json_pack("{s:s, s:I, s:s, s:s, s:o, s:b, s:I, s:o, s:b, s:b, s:o, s:o, s:o, s:o, s:b, s:o}",
 			 "network", store_col_text(s, 0),
 			 "host_id", (json_int_t)store_col_int(s, 1), "host_name", store_col_text(s, 2),
 			 "address", store_col_text(s, 3), "address6", text_or_null(s, 4),
@@ -106,7 +106,9 @@ static json_t *node_json(struct store *st, struct store_stmt *s)
 			 "relay", relay,
 			 "relayed_by", store_col_null(s, 11) ? json_null() : json_integer(store_col_int(s, 11)),
 			 /* It runs the network's DNS server (dns.c). */
-			 "dns_server", (int)store_col_int(s, 12));
+			 "dns_server", (int)store_col_int(s, 12),
+			 /* Its peers in this network as the host last reported them (null: not yet). */
+			 "peers", store_col_null(s, 13) ? json_null() : json_integer(store_col_int(s, 13)));
 }
 
 int node_json_list(struct store *st, json_t *arr, const char *net_name, int64_t host_id)

@@ -207,6 +207,14 @@ const char *const sqlite_migrations[] = {
 	"CREATE INDEX nodes_relayed_by ON nodes(relayed_by);"
 	"ALTER TABLE nodes ADD COLUMN dns_server INTEGER NOT NULL DEFAULT 0;"
 	"CREATE UNIQUE INDEX nodes_dns_server ON nodes(network_id) WHERE dns_server = 1;",
+
+	/*
+	 * 6 -> 7: how many peers of its network a node's host reported at its
+	 * last check-in that listed its peers (NULL before one): the console's
+	 * peer count, which knows ACLs, relays and ext clients because it is
+	 * what the interface has.
+	 */
+	"ALTER TABLE nodes ADD COLUMN reported_peers INTEGER;",
 };
 
 const unsigned sqlite_n_migrations = sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]);

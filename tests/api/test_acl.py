@@ -280,3 +280,39 @@ def dns_server_node_answers_under_deny_all():
        "the DNS node opens port 53 to its network, nothing else")
     S.admin("DELETE", "/networks/aclport/nodes/%s/dns" % hid("p1"), 200)
     check("p1" not in peers("p3"), "no DNS node, no tunnel: %r", peers("p3"))
+
+
+@test
+def node_peers_are_what_the_host_reported():
+    """NODE "peers": of the peers a host lists at a check-in, those that are
+    nodes or ext clients of the node's network (the console's peer count,
+    right under ACLs and relays because it is what the interface has)."""
+    S.admin("POST", "/networks", 201, {"name": "rpeers", "ipv4_range": "10.97.0.0/24", "default_policy": "deny"})
+    key = S.admin("POST", "/enrollment-keys", 201, {"networks": ["rpeers"], "unlimited": True})["token"]
+    for name in ("r1", "r2", "r3"):
+        ST[name] = S.call("POST", "/hosts/register", 201, {"token": key, "public_key": random_pubkey(), "name": name})
+    S.admin("PUT", "/networks/rpeers/nodes/%s/ingress" % hid("r1"), 200)
+    c = S.admin("POST", "/extclients", 201, {"network": "rpeers", "gateway_host_id": int(hid("r1")), "name": "rph"})
+
+    def counts():
+        return {n["host_name"]: n["peers"] for n in S.admin("GET", "/networks/rpeers/nodes", 200)}
+
+    eq(counts(), {"r1": None, "r2": None, "r3": None}, "no check-in with peers yet")
+
+    def checkin(name, body):
+        S.call("POST", "/hosts/self/checkin", 200, body, token=ST[name]["host_token"])
+
+    def peer(k):
+        return {"public_key": k, "last_handshake": 0, "rx_bytes": 0, "tx_bytes": 0}
+
+    # r2 (a node of rpeers), the ext client, and a key that is nobody here.
+    checkin("r1", {"peers": [peer(ST["r2"]["host"]["public_key"]), peer(c["public_key"]), peer(random_pubkey())]})
+    checkin("r3", {"peers": []})
+    eq(counts(), {"r1": 2, "r2": None, "r3": 0}, "r1 counts its node and its client, not the stranger")
+    # A check-in without a peer list leaves the count as it was.
+    checkin("r1", {"listen_port": 51821})
+    eq(counts()["r1"], 2, "r1 after a check-in without peers")
+    # A peer in another network is not one of this network's.
+    checkin("r1", {"peers": [peer(ST["a1"]["host"]["public_key"])]})
+    eq(counts()["r1"], 0, "a1 is a node of network acl, not rpeers")
+    S.admin("DELETE", "/extclients/%d" % c["id"], 204)

@@ -128,6 +128,15 @@ done
 sleep 1
 check "deny policy: still no peer on n1, n2, n3 a second later" all_no_peers "${NODES[@]}" || show_peers
 
+# reported_peers: "NAME=N" per node, as the server has them from check-ins (NODE "peers").
+reported_peers() {
+	api GET "/networks/$NET/nodes" | python3 -c 'import json, sys
+print(" ".join("%s=%s" % (n["host_name"], n["peers"]) for n in sorted(json.load(sys.stdin), key=lambda n: n["host_name"])))'
+}
+reported_is() { [ "$(reported_peers)" = "$1" ]; }
+check_within "deny policy: the server has each node's check-in: 0 peers each (the console's count)" 10 \
+	reported_is "n1=0 n2=0 n3=0" || note "reported: $(reported_peers)"
+
 # --- 2. an allow rule n1 <-> n2 -----------------------------------------------------------
 
 t0=$(now_ms)

@@ -250,11 +250,12 @@ test('a host registered through the API is listed as a node on the dashboard', a
 		body: JSON.stringify({ token: s.enrollToken, public_key: crypto.randomBytes(32).toString('base64'), name: 'laptop', endpoint: '203.0.113.7:51821' }),
 	});
 	assert.equal(res2.status, 201);
-	// gw1 checks in: online.
+	// gw1 checks in: online, and it reports no peers at all (as under an
+	// access rule that keeps laptop away).
 	const ci = await fetch(`${BASE}/api/v1/hosts/self/checkin`, {
 		method: 'POST',
 		headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${s.hostToken}` },
-		body: JSON.stringify({}),
+		body: JSON.stringify({ peers: [] }),
 	});
 	assert.equal(ci.status, 200);
 
@@ -267,6 +268,11 @@ test('a host registered through the API is listed as a node on the dashboard', a
 	await page.locator('tr[data-key="laptop"] .badge:text-is("offline")').waitFor();
 	await page.locator('.stat:has-text("Nodes") .stat-value:text-is("2")').waitFor();
 	await page.locator('.stat:has-text("Online") .stat-value:text-is("1 / 2")').waitFor();
+	// Peers: what gw1 reported (0), not the estimate from the roles (1),
+	// which laptop (no check-in) still shows, marked as such.
+	await row.locator('td[data-label="Peers"] .peers-reported:text-is("0")').waitFor();
+	await page.locator('tr[data-key="laptop"] td[data-label="Peers"] .peers-estimate:text-is("1")').waitFor();
+	assert.match(await page.locator('tr[data-key="laptop"] .peers-estimate').getAttribute('title'), /^Estimate/);
 	await shot(page, '05-dashboard');
 });
 
@@ -680,9 +686,9 @@ test('relays and the DNS server node from the dashboard', async () => {
 	assert.equal(c.relayed_by, ids.ha);
 	assert.deepEqual(c.relay, []);
 	// The peer counts follow: hc has only its relay; ha also has hb.
-	await row('hc').locator('td[data-label="Peers"]:text-is("1")').waitFor();
-	await row('ha').locator('td[data-label="Peers"]:text-is("2")').waitFor();
-	await row('hb').locator('td[data-label="Peers"]:text-is("1")').waitFor();
+	await row('hc').locator('td[data-label="Peers"] .peers-estimate:text-is("1")').waitFor();
+	await row('ha').locator('td[data-label="Peers"] .peers-estimate:text-is("2")').waitFor();
+	await row('hb').locator('td[data-label="Peers"] .peers-estimate:text-is("1")').waitFor();
 	await shot(page, '19-relay');
 
 	// hc (relayed by ha) relaying ha (a relay): refused with 409, the API's

@@ -144,11 +144,21 @@ export async function networkView(main, [name]) {
 		// Full mesh among the nodes that are not relayed; a relayed node
 		// peers only with its relay (which carries the others' traffic); an
 		// ingress gateway also peers with its live ext clients.
+		// That is only an estimate: access rules take pairs away. What a
+		// host reported at its last check-in (NODE "peers") is what its
+		// interface has, and wins wherever it is known.
 		const direct = nodes.filter((x) => !x.relayed_by).length;
 		const relayedCount = nodes.length - direct;
-		const peerLinks = (direct * (direct - 1)) / 2 + relayedCount + live.length;
-		const peersOf = (x) => (x.relayed_by ? 1 : direct - 1 + (x.relay || []).length) +
+		const estimate = (x) => (x.relayed_by ? 1 : direct - 1 + (x.relay || []).length) +
 			(x.ingress ? live.filter((c) => c.gateway_host_id === x.host_id).length : 0);
+		const reported = nodes.length > 0 && nodes.every((x) => x.peers != null);
+		// Each node pair is in both nodes' counts, each client in its gateway's only.
+		const peerLinks = reported ? Math.round((nodes.reduce((t, x) => t + x.peers, 0) + live.length) / 2) :
+			(direct * (direct - 1)) / 2 + relayedCount + live.length;
+		const peersCell = (x) => (x.peers != null ?
+			h('span', { class: 'peers-reported', title: 'As the host reported at its last check-in' }, String(x.peers)) :
+			h('span', { class: 'peers-estimate', title: 'Estimate: no check-in with peers yet; access rules not counted' },
+				String(estimate(x))));
 		clear(stats).append(
 			stat('Nodes', nodes.length), stat('Online', `${online} / ${nodes.length}`),
 			stat('Peer links', peerLinks), stat('Ext clients', clients.length), stat('Revision', n.revision));
@@ -160,7 +170,7 @@ export async function networkView(main, [name]) {
 			{ title: 'Status', render: (x) => badge(x.online ? 'online' : 'offline', x.online ? 'ok' : 'off') },
 			{ title: 'Last check-in', render: (x) => h('span', { title: fmtTime(x.last_checkin) }, fmtAge(x.last_checkin)) },
 			hasHandshake ? { title: 'Handshake', render: (x) => fmtAge(x.last_handshake) } : null,
-			{ title: 'Peers', render: (x) => peersOf(x) },
+			{ title: 'Peers', render: peersCell },
 			{ title: 'Roles', render: (x) => roleBadges(x, nodeByHost) },
 			{ title: 'Tags', render: (x) => tagsCell(x, hostById.get(x.host_id)) },
 			{ title: 'Actions', class: 'actions-cell', render: (x) => nodeActions(x, hostById.get(x.host_id), nodes) },
