@@ -71,16 +71,17 @@ static int store_peer_stats(struct store *st, int64_t host_id, json_t *peers)
 }
 
 /*
- * Per node of the host: how many of the peers it just reported are nodes or
- * ext clients of that node's network. Inside the transaction; the lookups
- * go through the unique keys of hosts, nodes and ext_clients.
+ * Per node of the host: how many of the peers it just reported are nodes
+ * (other than its own) or ext clients of that node's network. Inside the
+ * transaction; the lookups go through the unique keys of hosts, nodes and
+ * ext_clients.
  */
 static int count_reported_peers(struct store *st, int64_t host_id)
 {
 	return store_exec(st, "UPDATE nodes SET reported_peers ="
 			  " (SELECT COUNT(*) FROM peer_stats ps JOIN hosts h ON h.public_key = ps.peer_key"
 			  "  JOIN nodes o ON o.host_id = h.id AND o.network_id = nodes.network_id"
-			  "  WHERE ps.host_id = nodes.host_id) +"
+			  "  WHERE ps.host_id = nodes.host_id AND h.id != nodes.host_id) +"
 			  " (SELECT COUNT(*) FROM peer_stats ps JOIN ext_clients c ON c.public_key = ps.peer_key"
 			  "  AND c.network_id = nodes.network_id WHERE ps.host_id = nodes.host_id)"
 			  " WHERE host_id = ?", "i", host_id);

@@ -90,6 +90,12 @@ class Response:
         return "<HTTP %s %r>" % (self.status, self.raw[:300])
 
 
+# The fields of NODE (docs/API.md), exactly.
+NODE_KEYS = {"network", "host_id", "host_name", "address", "address6", "connected", "created_at",
+             "last_checkin", "online", "ingress", "egress", "last_handshake", "relay", "relayed_by",
+             "dns_server", "peers"}
+
+
 def random_pubkey():
     """A WireGuard public key: base64 of 32 random bytes."""
     return base64.b64encode(os.urandom(32)).decode()

@@ -306,9 +306,11 @@ def node_peers_are_what_the_host_reported():
         return {"public_key": k, "last_handshake": 0, "rx_bytes": 0, "tx_bytes": 0}
 
     # r2 (a node of rpeers), the ext client, and a key that is nobody here.
-    checkin("r1", {"peers": [peer(ST["r2"]["host"]["public_key"]), peer(c["public_key"]), peer(random_pubkey())]})
+    # (Its own key, which no interface lists, is not counted either.)
+    checkin("r1", {"peers": [peer(ST["r2"]["host"]["public_key"]), peer(c["public_key"]), peer(random_pubkey()),
+                             peer(ST["r1"]["host"]["public_key"])]})
     checkin("r3", {"peers": []})
-    eq(counts(), {"r1": 2, "r2": None, "r3": 0}, "r1 counts its node and its client, not the stranger")
+    eq(counts(), {"r1": 2, "r2": None, "r3": 0}, "r1 counts its node and its client, not the stranger nor itself")
     # A check-in without a peer list leaves the count as it was.
     checkin("r1", {"listen_port": 51821})
     eq(counts()["r1"], 2, "r1 after a check-in without peers")

@@ -2,15 +2,12 @@
 gateways with "wins"), ingress on and off, what the other hosts and the
 gateway itself see in their configs, revisions, roles and unknown nodes."""
 
-from harness import (assert_db_unchanged, assert_error, check, eq, random_pubkey, setup_module,
+from harness import (NODE_KEYS, assert_db_unchanged, assert_error, check, eq, random_pubkey, setup_module,
                      start_server, test)
 
 S = None
 ST = {}
 NET = "gw"
-NODE_KEYS = {"network", "host_id", "host_name", "address", "address6", "connected", "created_at",
-             "last_checkin", "online", "ingress", "egress", "last_handshake", "relay", "relayed_by",
-             "dns_server"}
 V4, V6 = "10.70.0.0/24", "fd00:70::/64"
 
 

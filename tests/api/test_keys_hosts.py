@@ -5,7 +5,7 @@ import json
 import re
 import time
 
-from harness import (assert_db_unchanged, assert_error, b64url_decode, check, eq,
+from harness import (NODE_KEYS, assert_db_unchanged, assert_error, b64url_decode, check, eq,
                      random_pubkey, setup_module, start_server, test)
 
 S = None
@@ -15,9 +15,6 @@ KEY_KEYS = {"id", "networks", "uses_remaining", "unlimited", "expires_at", "tags
 HOST_KEYS = {"id", "name", "public_key", "listen_port", "endpoint", "endpoint_override",
              "observed_ip", "local_endpoints", "os", "version", "revision", "last_checkin",
              "created_at", "online", "tags"}
-NODE_KEYS = {"network", "host_id", "host_name", "address", "address6", "connected", "created_at",
-             "last_checkin", "online", "ingress", "egress", "last_handshake", "relay", "relayed_by",
-             "dns_server"}
 CONFIG_KEYS = {"host_id", "name", "revision", "listen_port", "mtu", "addresses", "networks", "peers",
                "gateway", "acl"}
 PEER_KEYS = {"host_id", "name", "public_key", "endpoint", "allowed_ips", "persistent_keepalive"}

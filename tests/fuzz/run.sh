@@ -13,9 +13,10 @@
 #
 # Extra libFuzzer flags: FUZZ_FLAGS (e.g. "-jobs=2 -workers=2").
 #
-# FUZZ_RUNS=N instead of a time bound: exactly N inputs after the corpus,
-# from a fixed random seed, so the same tree explores the same inputs every
-# time (the smoke run in .ci/run: `make fuzz-smoke`).
+# FUZZ_RUNS=N instead of a time bound: N inputs in all (the corpus
+# included) from a fixed random seed, so the same tree on the same machine
+# explores the same inputs every time (the smoke run in .ci/run: `make
+# fuzz-smoke`; FUZZ_FLAGS such as -jobs would undo that).
 
 set -u
 
