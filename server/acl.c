@@ -27,16 +27,6 @@
 #include "addr.h"
 #include "server.h"
 
-struct acl_rule {
-	int64_t id;
-	char src_kind[12], dst_kind[12];
-	char src_val[64], dst_val[64];
-	bool allow;
-	bool full;		/* any protocol, any port */
-	char proto[8];		/* any, tcp, udp, icmp */
-	int port_from, port_to;	/* 0 0: any */
-};
-
 struct acl_net {
 	int64_t network_id;
 	bool deny_default;
@@ -69,6 +59,50 @@ void acl_cache_free(struct acl_cache *c)
 	free(c);
 }
 
+int acl_rules_load(struct store *st, int64_t network_id, struct acl_rule **out, size_t *n)
+{
+	struct acl_rule *rules = NULL;
+	struct store_stmt *s;
+	int ret;
+
+	*out = NULL;
+	*n = 0;
+	ret = store_query(st, &s, "SELECT src_kind, src_value, dst_kind, dst_value, action,"
+			  " proto = 'any' AND port_from IS NULL, id, proto, COALESCE(port_from, 0), COALESCE(port_to, 0)"
+			  " FROM acl_rules WHERE network_id = ? ORDER BY id",
+			  "i", network_id);
+	if (ret != STORE_OK)
+		return ret;
+	while ((ret = store_step(s)) == STORE_ROW) {
+		struct acl_rule *grown = realloc(rules, (*n + 1) * sizeof(*rules)), *r;
+
+		if (!grown) {
+			ret = STORE_ERR;
+			break;
+		}
+		rules = grown;
+		r = &rules[(*n)++];
+		snprintf(r->src_kind, sizeof(r->src_kind), "%s", store_col_text(s, 0));
+		snprintf(r->src_val, sizeof(r->src_val), "%s", store_col_text(s, 1));
+		snprintf(r->dst_kind, sizeof(r->dst_kind), "%s", store_col_text(s, 2));
+		snprintf(r->dst_val, sizeof(r->dst_val), "%s", store_col_text(s, 3));
+		r->allow = !strcmp(store_col_text(s, 4), "allow");
+		r->full = store_col_int(s, 5);
+		r->id = store_col_int(s, 6);
+		snprintf(r->proto, sizeof(r->proto), "%s", store_col_text(s, 7));
+		r->port_from = (int)store_col_int(s, 8);
+		r->port_to = (int)store_col_int(s, 9);
+	}
+	store_finalize(s);
+	if (ret < 0) {
+		free(rules);
+		*n = 0;
+		return ret;
+	}
+	*out = rules;
+	return STORE_OK;
+}
+
 static int load_net(struct acl_cache *c, int64_t network_id, struct acl_net **out)
 {
 	struct acl_net *n;
@@ -99,37 +133,9 @@ static int load_net(struct acl_cache *c, int64_t network_id, struct acl_net **ou
 			    "i", network_id);
 	if (ret != STORE_OK)
 		return ret;
-	ret = store_query(c->st, &s, "SELECT src_kind, src_value, dst_kind, dst_value, action,"
-			  " proto = 'any' AND port_from IS NULL, id, proto, COALESCE(port_from, 0), COALESCE(port_to, 0)"
-			  " FROM acl_rules WHERE network_id = ? ORDER BY id",
-			  "i", network_id);
+	ret = acl_rules_load(c->st, network_id, &n->rules, &n->n_rules);
 	if (ret != STORE_OK)
 		return ret;
-	while ((ret = store_step(s)) == STORE_ROW) {
-		struct acl_rule *grown = realloc(n->rules, (n->n_rules + 1) * sizeof(*n->rules)), *r;
-
-		if (!grown) {
-			ret = STORE_ERR;
-			break;
-		}
-		n->rules = grown;
-		r = &n->rules[n->n_rules++];
-		snprintf(r->src_kind, sizeof(r->src_kind), "%s", store_col_text(s, 0));
-		snprintf(r->src_val, sizeof(r->src_val), "%s", store_col_text(s, 1));
-		snprintf(r->dst_kind, sizeof(r->dst_kind), "%s", store_col_text(s, 2));
-		snprintf(r->dst_val, sizeof(r->dst_val), "%s", store_col_text(s, 3));
-		r->allow = !strcmp(store_col_text(s, 4), "allow");
-		r->full = store_col_int(s, 5);
-		r->id = store_col_int(s, 6);
-		snprintf(r->proto, sizeof(r->proto), "%s", store_col_text(s, 7));
-		r->port_from = (int)store_col_int(s, 8);
-		r->port_to = (int)store_col_int(s, 9);
-	}
-	store_finalize(s);
-	if (ret < 0) {
-		free(n->rules);
-		return ret;
-	}
 	c->n_nets++;
 	*out = n;
 	return STORE_OK;
@@ -496,6 +502,22 @@ static int network_filter(struct filter_ctx *f)
 	return STORE_OK;
 }
 
+/* Appends the ranges (column 0) that sql selects for id to by_family[0] (IPv4) or [1] (IPv6). */
+static int ranges_by_family(struct store *st, json_t *by_family[2], const char *sql, int64_t id)
+{
+	struct store_stmt *e;
+	int ret;
+
+	ret = store_query(st, &e, sql, "i", id);
+	if (ret != STORE_OK)
+		return ret;
+	while ((ret = store_step(e)) == STORE_ROW)
+		json_array_append_new(by_family[family_of(store_col_text(e, 0), 1) ? 1 : 0],
+				      json_string(store_col_text(e, 0)));
+	store_finalize(e);
+	return ret < 0 ? ret : STORE_OK;
+}
+
 int acl_host_filter(struct store *st, int64_t host_id, json_t *cfg)
 {
 	struct acl_cache *c = acl_cache_new(st);
@@ -533,15 +555,9 @@ int acl_host_filter(struct store *st, int64_t host_id, json_t *cfg)
 			if (f.range[fam][0])
 				json_array_append_new(f.scope[fam], json_string(f.range[fam]));
 		}
-		ret = store_query(st, &e, "SELECT DISTINCT r.range FROM ext_client_ranges r JOIN ext_clients c"
-				  " ON c.id = r.client_id WHERE c.network_id = ? ORDER BY r.range", "i",
-				  store_col_int(s, 1));
-		if (ret == STORE_OK) {
-			while ((ret = store_step(e)) == STORE_ROW)
-				json_array_append_new(f.scope[family_of(store_col_text(e, 0), 1) ? 1 : 0],
-						      json_string(store_col_text(e, 0)));
-			store_finalize(e);
-		}
+		ret = ranges_by_family(st, f.scope, "SELECT DISTINCT r.range FROM ext_client_ranges r JOIN ext_clients c"
+				       " ON c.id = r.client_id WHERE c.network_id = ? ORDER BY r.range",
+				       store_col_int(s, 1));
 		if (ret == STORE_OK)
 			ret = store_query(st, &e, "SELECT c.id, c.address, c.address6 FROM ext_clients c JOIN nodes n"
 				  " ON n.id = c.gateway_node_id WHERE n.id = ? AND n.ingress = 1 AND c.enabled = 1"
@@ -565,15 +581,10 @@ int acl_host_filter(struct store *st, int64_t host_id, json_t *cfg)
 			store_finalize(e);
 		}
 		if (ret == STORE_OK)
-			ret = store_query(st, &e, "SELECT range FROM egress_ranges WHERE node_id = ? ORDER BY id", "i",
-					  store_col_int(s, 0));
-		if (ret == STORE_OK) {
-			while ((ret = store_step(e)) == STORE_ROW)
-				json_array_append_new(f.egress[family_of(store_col_text(e, 0), 1) ? 1 : 0],
-						      json_string(store_col_text(e, 0)));
-			store_finalize(e);
-			ret = ret < 0 ? ret : network_filter(&f);
-		}
+			ret = ranges_by_family(st, f.egress, "SELECT range FROM egress_ranges WHERE node_id = ? ORDER BY id",
+					       store_col_int(s, 0));
+		if (ret == STORE_OK)
+			ret = network_filter(&f);
 		json_decref(f.egress[0]);
 		json_decref(f.egress[1]);
 		json_decref(f.clients);

@@ -31,20 +31,12 @@ struct mnode {
 	bool dns_server;	/* the network's DNS server node */
 };
 
-struct mrule {
-	char src_kind[12], dst_kind[12];
-	char src_val[64], dst_val[64];
-	bool allow;
-	bool full;		/* any protocol, any port */
-	char what[24];		/* "tcp/5432", "udp/8000-8100", "icmp" */
-};
-
 struct matrix {
 	int64_t network_id;
 	bool deny_default;
 	struct mnode *nodes;
 	size_t n_nodes, total;
-	struct mrule *rules;
+	struct acl_rule *rules;	/* acl_rules_load */
 	size_t n_rules;
 	bool *tunnel;		/* n_nodes x n_nodes */
 };
@@ -135,41 +127,15 @@ static int load_nodes(struct store *st, struct matrix *m, json_t *out)
 	return STORE_OK;
 }
 
-static int load_rules(struct store *st, struct matrix *m)
+/* What a rule limited to a protocol or ports names: "tcp/5432", "udp/8000-8100", "icmp". */
+static void rule_what(const struct acl_rule *r, char *out, size_t len)
 {
-	struct store_stmt *s;
-	int ret;
-
-	ret = store_query(st, &s, "SELECT src_kind, src_value, dst_kind, dst_value, action, proto, port_from, port_to"
-			  " FROM acl_rules WHERE network_id = ? ORDER BY id", "i", m->network_id);
-	if (ret != STORE_OK)
-		return ret;
-	while ((ret = store_step(s)) == STORE_ROW) {
-		struct mrule *grown = realloc(m->rules, (m->n_rules + 1) * sizeof(*m->rules)), *r;
-		const char *proto = store_col_text(s, 5);
-
-		if (!grown) {
-			ret = STORE_ERR;
-			break;
-		}
-		m->rules = grown;
-		r = &m->rules[m->n_rules++];
-		snprintf(r->src_kind, sizeof(r->src_kind), "%s", store_col_text(s, 0));
-		snprintf(r->src_val, sizeof(r->src_val), "%s", store_col_text(s, 1));
-		snprintf(r->dst_kind, sizeof(r->dst_kind), "%s", store_col_text(s, 2));
-		snprintf(r->dst_val, sizeof(r->dst_val), "%s", store_col_text(s, 3));
-		r->allow = !strcmp(store_col_text(s, 4), "allow");
-		r->full = !strcmp(proto, "any") && store_col_null(s, 6);
-		if (store_col_null(s, 6))
-			snprintf(r->what, sizeof(r->what), "%s", proto);
-		else if (store_col_int(s, 6) == store_col_int(s, 7))
-			snprintf(r->what, sizeof(r->what), "%s/%lld", proto, (long long)store_col_int(s, 6));
-		else
-			snprintf(r->what, sizeof(r->what), "%s/%lld-%lld", proto, (long long)store_col_int(s, 6),
-				 (long long)store_col_int(s, 7));
-	}
-	store_finalize(s);
-	return ret < 0 ? ret : STORE_OK;
+	if (!r->port_from)
+		snprintf(out, len, "%s", r->proto);
+	else if (r->port_from == r->port_to)
+		snprintf(out, len, "%s/%d", r->proto, r->port_from);
+	else
+		snprintf(out, len, "%s/%d-%d", r->proto, r->port_from, r->port_to);
 }
 
 static bool has_tag(const struct mnode *n, const char *tag)
@@ -194,7 +160,7 @@ static bool selects(const char *kind, const char *val, const struct mnode *n)
 	return false;	/* ext clients and egress ranges are not nodes */
 }
 
-static bool from_to(const struct mrule *r, const struct mnode *a, const struct mnode *b)
+static bool from_to(const struct acl_rule *r, const struct mnode *a, const struct mnode *b)
 {
 	return selects(r->src_kind, r->src_val, a) && selects(r->dst_kind, r->dst_val, b);
 }
@@ -222,13 +188,15 @@ static json_t *tunnel_cell(const struct matrix *m, const struct mnode *a, const 
 	bool open = !m->deny_default;
 
 	for (size_t i = 0; i < m->n_rules; i++) {
-		const struct mrule *r = &m->rules[i];
+		const struct acl_rule *r = &m->rules[i];
+		char what[24];
 
 		if (r->full) {
 			if (r->allow && (from_to(r, a, b) || from_to(r, b, a)))
 				open = true;
 		} else if (from_to(r, a, b)) {
-			add_unique(r->allow ? allow : deny, r->what);
+			rule_what(r, what, sizeof(what));
+			add_unique(r->allow ? allow : deny, what);
 		}
 	}
 	/* Under deny-all the network's DNS server node answers on port 53 (acl.c). */
@@ -267,7 +235,7 @@ void handle_acl_matrix(struct request *req)
 	if (ret == STORE_OK && found)
 		ret = load_nodes(st, &m, nodes);
 	if (ret == STORE_OK && found)
-		ret = load_rules(st, &m);
+		ret = acl_rules_load(st, m.network_id, &m.rules, &m.n_rules);
 	if (ret == STORE_OK && found) {
 		acl = acl_cache_new(st);
 		m.tunnel = calloc(m.n_nodes * m.n_nodes + 1, sizeof(*m.tunnel));

@@ -255,6 +255,17 @@ int network_allocate(struct store *st, int64_t network_id, const char *range_tex
 		     char *out, size_t outlen);
 
 /* acl.c: whether two hosts of a network get a tunnel, by its policy and rules. */
+struct acl_rule {
+	int64_t id;
+	char src_kind[12], dst_kind[12];
+	char src_val[64], dst_val[64];
+	bool allow;
+	bool full;		/* any protocol, any port */
+	char proto[8];		/* any, tcp, udp, icmp */
+	int port_from, port_to;	/* 0 0: any */
+};
+/* A network's rules in id order into *out (the caller frees it), *n of them. */
+int acl_rules_load(struct store *st, int64_t network_id, struct acl_rule **out, size_t *n);
 struct acl_cache;
 struct acl_cache *acl_cache_new(struct store *st);
 void acl_cache_free(struct acl_cache *c);
