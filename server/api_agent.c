@@ -46,7 +46,24 @@ void handle_host_self_broker(struct request *req)
 	reply_json(req, 200, creds);
 }
 
-/* Per-peer statistics as the host sees them. Inside the transaction. */
+/*
+ * Per node of the host: how many of the peers it just reported are nodes
+ * (other than its own) or ext clients of that node's network. Inside the
+ * transaction; the lookups go through the unique keys of hosts, nodes and
+ * ext_clients.
+ */
+static int count_reported_peers(struct store *st, int64_t host_id)
+{
+	return store_exec(st, "UPDATE nodes SET reported_peers ="
+			  " (SELECT COUNT(*) FROM peer_stats ps JOIN hosts h ON h.public_key = ps.peer_key"
+			  "  JOIN nodes o ON o.host_id = h.id AND o.network_id = nodes.network_id"
+			  "  WHERE ps.host_id = nodes.host_id AND h.id != nodes.host_id) +"
+			  " (SELECT COUNT(*) FROM peer_stats ps JOIN ext_clients c ON c.public_key = ps.peer_key"
+			  "  AND c.network_id = nodes.network_id WHERE ps.host_id = nodes.host_id)"
+			  " WHERE host_id = ?", "i", host_id);
+}
+
+/* Per-peer statistics as the host sees them, and its nodes' peer counts. Inside the transaction. */
 static int store_peer_stats(struct store *st, int64_t host_id, json_t *peers)
 {
 	size_t i;
@@ -67,24 +84,7 @@ static int store_peer_stats(struct store *st, int64_t host_id, json_t *peers)
 				 " endpoint, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
 				 "itiiiti", host_id, key, (int64_t)hs, (int64_t)rx, (int64_t)tx, ep, now_unix());
 	}
-	return ret;
-}
-
-/*
- * Per node of the host: how many of the peers it just reported are nodes
- * (other than its own) or ext clients of that node's network. Inside the
- * transaction; the lookups go through the unique keys of hosts, nodes and
- * ext_clients.
- */
-static int count_reported_peers(struct store *st, int64_t host_id)
-{
-	return store_exec(st, "UPDATE nodes SET reported_peers ="
-			  " (SELECT COUNT(*) FROM peer_stats ps JOIN hosts h ON h.public_key = ps.peer_key"
-			  "  JOIN nodes o ON o.host_id = h.id AND o.network_id = nodes.network_id"
-			  "  WHERE ps.host_id = nodes.host_id AND h.id != nodes.host_id) +"
-			  " (SELECT COUNT(*) FROM peer_stats ps JOIN ext_clients c ON c.public_key = ps.peer_key"
-			  "  AND c.network_id = nodes.network_id WHERE ps.host_id = nodes.host_id)"
-			  " WHERE host_id = ?", "i", host_id);
+	return ret == STORE_OK ? count_reported_peers(st, host_id) : ret;
 }
 
 static bool check_peers(struct request *req, json_t *peers)
@@ -196,8 +196,6 @@ void handle_host_self_checkin(struct request *req)
 	}
 	if (ret == STORE_OK && peers)
 		ret = store_peer_stats(st, host, peers);
-	if (ret == STORE_OK && peers)
-		ret = count_reported_peers(st, host);
 	if (ret == STORE_OK && moved) {
 		ret = changeset_begin(&cs, req->srv, "host.moved", req->auth.actor, host);
 		if (ret == STORE_OK)
